@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+ANSIBLE_WHEEL_VERSION ?= 12.3.0
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+TREE := $(abspath build/collections)
+COLLECTION := $(TREE)/ansible_collections/keyguard/kms
+GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+export ANSIBLE_COLLECTIONS_PATH := $(TREE)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
+export PATH := $(BIN):$(PATH)
+
+.PHONY: test demo sanity lint units integration changelog-lint collection clean
+
+test: sanity changelog-lint lint units integration
+
+$(VENV)/.installed: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r tests/requirements.txt
+	touch $@
+
+collection: $(VENV)/.installed
+	$(BIN)/python tests/harness/build_tree.py --source . --tree $(TREE) \
+		--cache build/cache --ansible-version $(ANSIBLE_WHEEL_VERSION)
+
+$(GET_PIP): tests/harness/get_pip_stand_in.py
+	mkdir -p $(dir $@)
+	cp $< $@
+
+sanity: collection $(GET_PIP)
+	cd $(COLLECTION) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
+
+changelog-lint: collection
+	cd $(COLLECTION) && $(BIN)/antsibull-changelog lint
+
+lint: collection
+	cd $(COLLECTION) && $(BIN)/ansible-lint
+
+units: collection
+	cd $(COLLECTION) && PYTHONPATH=$(TREE) $(BIN)/python -m pytest -q tests/unit tests/emulator
+
+integration: collection
+	cd $(COLLECTION) && $(BIN)/python -m pytest -q -n 2 tests/integration
+
+demo: collection
+	cd $(COLLECTION) && $(BIN)/python tests/harness/demo.py
+
+clean:
+	rm -rf build $(VENV)
