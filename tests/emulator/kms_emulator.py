@@ -1,0 +1,473 @@
+"""moto's KMS with the rules real AWS KMS enforces (see shared KMS_FACTS.md).
+
+moto accepts rotation calls that real KMS rejects and skips several fields, so a
+test that only runs against plain moto cannot catch a rule violation. This module
+patches moto in-process and serves it on loopback, with two extra endpoints:
+
+* ``GET /_emulator/state``: every key of every account and Region, as JSON, for
+  byte-for-byte comparisons before and after a check-mode run.
+* ``GET /_emulator/requests`` / ``DELETE /_emulator/requests``: the KMS operations
+  received so far (operation, account, Region, key), to prove what was called.
+
+Run it with ``python tests/emulator/kms_emulator.py --port 5000``. It is test
+tooling and is excluded from the built collection.
+"""
+
+import argparse
+import io
+import json
+import re
+import threading
+from copy import copy
+from datetime import datetime, timedelta, timezone
+
+from moto.core.exceptions import JsonRESTError
+from moto.kms import models as kms_models
+from moto.kms.models import KmsBackend, Key, kms_backends
+from moto.kms.responses import KmsResponse
+from moto.kms.utils import RESERVED_ALIASES
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|::1)$")
+DEFAULT_ROTATION_PERIOD = 365
+MIN_ROTATION_PERIOD = 90
+MAX_ROTATION_PERIOD = 2560
+CUSTOM_KEY_STORE_ORIGINS = ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
+UNSUPPORTED_SPEC_PREFIXES = ("RSA_", "ECC_", "SM2", "ML_DSA_", "HMAC_")
+
+
+class KMSInvalidStateException(JsonRESTError):
+    code = 400
+
+    def __init__(self, message):
+        super().__init__("KMSInvalidStateException", message)
+
+
+class DisabledException(JsonRESTError):
+    code = 400
+
+    def __init__(self, message):
+        super().__init__("DisabledException", message)
+
+
+class UnsupportedOperationException(JsonRESTError):
+    code = 400
+
+    def __init__(self, message):
+        super().__init__("UnsupportedOperationException", message)
+
+
+class ValidationException(JsonRESTError):
+    code = 400
+
+    def __init__(self, message):
+        super().__init__("ValidationException", message)
+
+
+class LazyPrivateKey:
+    """moto makes an RSA key for every key it creates; only sign/verify need it."""
+
+    def __init__(self, key_spec, factory):
+        self._key_spec = key_spec
+        self._factory = factory
+        self._key = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        with self._lock:
+            if self._key is None:
+                self._key = self._factory(self._key_spec)
+        return getattr(self._key, name)
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def _is_custom_key_store(key):
+    return key.origin in CUSTOM_KEY_STORE_ORIGINS or bool(getattr(key, "custom_key_store_id", None))
+
+
+def _is_replica(key):
+    return bool(key.multi_region) and key.multi_region_configuration["MultiRegionKeyType"] == "REPLICA"
+
+
+def _rotation_refusal(key):
+    """The error real KMS returns for Enable/DisableKeyRotation on this key, or None."""
+    arn = key.arn
+    if key.key_manager == "AWS":
+        return UnsupportedOperationException(f"{arn} is an AWS managed key; its rotation cannot be changed.")
+    if _is_custom_key_store(key):
+        return UnsupportedOperationException(f"{arn} is in a custom key store; automatic rotation is not supported.")
+    if key.origin == "EXTERNAL":
+        return UnsupportedOperationException(f"{arn} has imported key material; automatic rotation is not supported.")
+    if key.key_spec.startswith(UNSUPPORTED_SPEC_PREFIXES):
+        return UnsupportedOperationException(f"{arn} has key spec {key.key_spec}; automatic rotation is not supported.")
+    if _is_replica(key):
+        return UnsupportedOperationException(f"{arn} is a multi-Region replica key; set rotation on its primary key.")
+    if key.key_state == "Disabled":
+        return DisabledException(f"{arn} is disabled.")
+    if key.key_state != "Enabled":
+        return KMSInvalidStateException(f"{arn} is {key.key_state}.")
+    return None
+
+
+def _key_from_request(response):
+    key_id = response._get_param("KeyId")
+    response._validate_cmk_id(key_id)
+    return response.kms_backend.keys[response.kms_backend.get_key_id(key_id)]
+
+
+# --- model patches -----------------------------------------------------------
+
+_original_key_init = Key.__init__
+_original_to_dict = Key.to_dict
+
+
+def _key_init(self, *args, **kwargs):
+    _original_key_init(self, *args, **kwargs)
+    self.rotation_period_days = None
+    self.next_rotation_date = None
+    self.custom_key_store_id = None
+    if self.origin == "EXTERNAL":
+        # Real KMS creates keys for imported material without any: PendingImport.
+        self.key_state = "PendingImport"
+        self.enabled = False
+
+
+def _key_to_dict(self):
+    result = _original_to_dict(self)
+    metadata = result["KeyMetadata"]
+    metadata["KeyManager"] = self.key_manager
+    if self.custom_key_store_id:
+        metadata["CustomKeyStoreId"] = self.custom_key_store_id
+    if self.multi_region:
+        metadata["MultiRegionConfiguration"] = json.loads(json.dumps(self.multi_region_configuration))
+    return result
+
+
+def _describe_key(self, key_id):
+    # moto flips the primary's type to REPLICA here through a shared dict; the
+    # type is fixed when the replica is made instead.
+    return self.keys[self.any_id_to_key_id(key_id)]
+
+
+def _replicate_key(self, key_id, replica_region):
+    primary = self.keys[self.get_key_id(key_id)]
+    replica = copy(primary)
+    replica.region = replica_region
+    replica.arn = primary.arn.replace(f":{self.region_name}:", f":{replica_region}:")
+    replica.aliases = {}
+    replica.grants = {}
+    replica.rotations = []
+    replica.multi_region_configuration = {
+        "MultiRegionKeyType": "REPLICA",
+        "PrimaryKey": {"Arn": primary.arn, "Region": self.region_name},
+        "ReplicaKeys": [],
+    }
+    primary.multi_region_configuration["ReplicaKeys"].append({"Arn": replica.arn, "Region": replica_region})
+    kms_backends[self.account_id][replica_region].keys[replica.id] = replica
+    return replica
+
+
+def _generate_default_keys(self, alias_name):
+    if alias_name not in RESERVED_ALIASES:
+        return None
+    key = self.create_key(None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "Default key", None)
+    key.key_manager = "AWS"
+    key.description = f"Default key that protects my {alias_name.split('/')[-1]} data when no other key is defined"
+    # AWS rotates its managed keys every year.
+    key.key_rotation_status = True
+    key.rotation_period_days = DEFAULT_ROTATION_PERIOD
+    key.next_rotation_date = _now() + timedelta(days=DEFAULT_ROTATION_PERIOD)
+    self.create_alias(key.id, alias_name)
+    return key.id
+
+
+# --- API patches -------------------------------------------------------------
+
+_original_create_key = KmsResponse.create_key
+
+
+def _create_key(self):
+    origin = self._get_param("Origin") or "AWS_KMS"
+    custom_key_store_id = self._get_param("CustomKeyStoreId")
+    if origin in CUSTOM_KEY_STORE_ORIGINS and not custom_key_store_id:
+        raise ValidationException(f"A CustomKeyStoreId is required for Origin {origin}.")
+    body = json.loads(_original_create_key(self))
+    key = self.kms_backend.keys[body["KeyMetadata"]["KeyId"]]
+    if custom_key_store_id:
+        key.custom_key_store_id = custom_key_store_id
+    return json.dumps(key.to_dict())
+
+
+def _enable_key_rotation(self):
+    key = _key_from_request(self)
+    period = self._get_param("RotationPeriodInDays")
+    if period is not None and not MIN_ROTATION_PERIOD <= int(period) <= MAX_ROTATION_PERIOD:
+        raise ValidationException(
+            f"1 validation error detected: Value '{period}' at 'rotationPeriodInDays' failed to satisfy "
+            f"constraint: Member must have value between {MIN_ROTATION_PERIOD} and {MAX_ROTATION_PERIOD}"
+        )
+    refusal = _rotation_refusal(key)
+    if refusal:
+        raise refusal
+    key.key_rotation_status = True
+    key.rotation_period_days = int(period) if period is not None else DEFAULT_ROTATION_PERIOD
+    key.next_rotation_date = _now() + timedelta(days=key.rotation_period_days)
+    return json.dumps(None)
+
+
+def _disable_key_rotation(self):
+    key = _key_from_request(self)
+    refusal = _rotation_refusal(key)
+    if refusal:
+        raise refusal
+    key.key_rotation_status = False
+    key.rotation_period_days = None
+    key.next_rotation_date = None
+    return json.dumps(None)
+
+
+def _get_key_rotation_status(self):
+    key = _key_from_request(self)
+    if _is_custom_key_store(key):
+        raise UnsupportedOperationException(f"{key.arn} is in a custom key store; rotation is not supported.")
+    # While a key is pending deletion KMS reports rotation as off; cancelling restores it.
+    enabled = key.key_rotation_status and key.key_state != "PendingDeletion"
+    result = {"KeyId": key.arn, "KeyRotationEnabled": bool(enabled)}
+    if enabled and key.rotation_period_days:
+        result["RotationPeriodInDays"] = key.rotation_period_days
+        result["NextRotationDate"] = key.next_rotation_date.timestamp()
+    return json.dumps(result)
+
+
+def _enable_key(self):
+    key = _key_from_request(self)
+    if key.key_state in ("PendingDeletion", "PendingReplicaDeletion", "PendingImport", "Unavailable"):
+        raise KMSInvalidStateException(f"{key.arn} is {key.key_state}.")
+    key.enabled = True
+    key.key_state = "Enabled"
+    return json.dumps(None)
+
+
+def _disable_key(self):
+    key = _key_from_request(self)
+    if key.key_state in ("PendingDeletion", "PendingReplicaDeletion", "PendingImport", "Unavailable"):
+        raise KMSInvalidStateException(f"{key.arn} is {key.key_state}.")
+    key.enabled = False
+    key.key_state = "Disabled"
+    return json.dumps(None)
+
+
+def _cancel_key_deletion(self):
+    key = _key_from_request(self)
+    if key.key_state != "PendingDeletion":
+        raise KMSInvalidStateException(f"{key.arn} is {key.key_state}, not pending deletion.")
+    key.key_state = "Disabled"
+    key.enabled = False
+    key.deletion_date = None
+    return json.dumps({"KeyId": key.arn})
+
+
+def _schedule_key_deletion(self):
+    key = _key_from_request(self)
+    window = self._get_param("PendingWindowInDays") or 30
+    if not 7 <= int(window) <= 30:
+        raise ValidationException("PendingWindowInDays must be between 7 and 30.")
+    if key.key_state == "PendingDeletion":
+        raise KMSInvalidStateException(f"{key.arn} is already pending deletion.")
+    key.enabled = False
+    key.key_state = "PendingDeletion"
+    key.deletion_date = datetime.now() + timedelta(days=int(window))
+    return json.dumps({"KeyId": key.arn, "DeletionDate": key.deletion_date.timestamp(),
+                       "KeyState": "PendingDeletion", "PendingWindowInDays": int(window)})
+
+
+def _page(self, items, item_name):
+    limit = self._get_param("Limit")
+    limit = 100 if limit is None else int(limit)
+    if not 1 <= limit <= 1000:
+        raise ValidationException("Limit must be between 1 and 1000.")
+    marker = self._get_param("Marker")
+    start = 0
+    if marker:
+        if not marker.isdigit() or int(marker) > len(items):
+            raise ValidationException("Could not deserialize marker")
+        start = int(marker)
+    page = items[start:start + limit]
+    result = {item_name: page, "Truncated": start + limit < len(items)}
+    if result["Truncated"]:
+        result["NextMarker"] = str(start + limit)
+    return json.dumps(result)
+
+
+def _list_keys(self):
+    keys = [{"KeyArn": key.arn, "KeyId": key.id} for key in self.kms_backend.list_keys()]
+    return _page(self, keys, "Keys")
+
+
+def _list_aliases(self):
+    key_id = self._get_param("KeyId")
+    if key_id is not None:
+        self._validate_key_id(key_id)
+        key_id = self.kms_backend.get_key_id(key_id)
+    aliases = [
+        {"AliasArn": alias.alias_arn, "AliasName": alias.alias_name, "TargetKeyId": alias.target_key_id}
+        for alias in self.kms_backend.list_aliases(key_id=key_id)
+    ]
+    if key_id is None:
+        # Predefined AWS aliases that no key backs yet come without a TargetKeyId.
+        present = {alias["AliasName"] for alias in aliases}
+        for name in RESERVED_ALIASES:
+            if name not in present:
+                aliases.append({
+                    "AliasArn": f"arn:aws:kms:{self.region}:{self.current_account}:{name}",
+                    "AliasName": name,
+                })
+    return _page(self, aliases, "Aliases")
+
+
+_RULES_APPLIED = []
+
+
+def apply_kms_rules():
+    """Patch moto so that its KMS answers as AWS documents (idempotent)."""
+    if _RULES_APPLIED:
+        return
+    _RULES_APPLIED.append(True)
+    eager_factory = kms_models.generate_private_key
+    kms_models.generate_private_key = lambda key_spec: LazyPrivateKey(key_spec, eager_factory)
+    Key.__init__ = _key_init
+    Key.to_dict = _key_to_dict
+    KmsBackend.describe_key = _describe_key
+    KmsBackend.replicate_key = _replicate_key
+    KmsBackend._generate_default_keys = _generate_default_keys
+    KmsResponse.create_key = _create_key
+    KmsResponse.enable_key_rotation = _enable_key_rotation
+    KmsResponse.disable_key_rotation = _disable_key_rotation
+    KmsResponse.get_key_rotation_status = _get_key_rotation_status
+    KmsResponse.enable_key = _enable_key
+    KmsResponse.disable_key = _disable_key
+    KmsResponse.cancel_key_deletion = _cancel_key_deletion
+    KmsResponse.schedule_key_deletion = _schedule_key_deletion
+    KmsResponse.list_keys = _list_keys
+    KmsResponse.list_aliases = _list_aliases
+
+
+# --- state and request recording --------------------------------------------
+
+def _iso(value):
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def snapshot_state():
+    """Every key of every account and Region, in a stable order."""
+    state = []
+    for account_id in sorted(kms_backends.keys()):
+        for region in sorted(kms_backends[account_id].keys()):
+            backend = kms_backends[account_id][region]
+            for key in sorted(backend.keys.values(), key=lambda k: k.id):
+                metadata = key.to_dict()["KeyMetadata"]
+                state.append({
+                    "account": account_id,
+                    "region": region,
+                    "metadata": metadata,
+                    "rotation_enabled": key.key_rotation_status,
+                    "rotation_period_days": key.rotation_period_days,
+                    "next_rotation_date": _iso(key.next_rotation_date),
+                    "deletion_date": _iso(key.deletion_date),
+                    "aliases": sorted(key.aliases),
+                    "tags": backend.tagger.list_tags_for_resource(key.id),
+                })
+    return state
+
+
+class RecordingApp:
+    """WSGI wrapper: records each KMS operation and serves the /_emulator endpoints."""
+
+    def __init__(self, app):
+        self.app = app
+        self.requests = []
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/_emulator/state":
+            return self._json(start_response, snapshot_state())
+        if path == "/_emulator/requests":
+            with self.lock:
+                if environ["REQUEST_METHOD"] == "DELETE":
+                    self.requests.clear()
+                return self._json(start_response, list(self.requests))
+        self._select_account(environ)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("TrentService."):
+            self._record(environ, target.split(".", 1)[1])
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _select_account(environ):
+        """A 12-digit access key ID selects that account, so tests can keep accounts apart."""
+        credential = re.search(r"Credential=(\d{12})/", environ.get("HTTP_AUTHORIZATION", ""))
+        if credential and "HTTP_X_MOTO_ACCOUNT_ID" not in environ:
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = credential.group(1)
+
+    def _record(self, environ, operation):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        # Give the body back to moto.
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            key_id = json.loads(body or b"{}").get("KeyId")
+        except ValueError:
+            key_id = None
+        credential = re.search(r"Credential=([^/]+)/\d+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        with self.lock:
+            self.requests.append({
+                "operation": operation,
+                "access_key": credential.group(1) if credential else None,
+                "region": credential.group(2) if credential else None,
+                "key_id": key_id,
+            })
+
+    @staticmethod
+    def _json(start_response, payload):
+        body = json.dumps(payload, sort_keys=True, default=str).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def make_emulator(host="127.0.0.1", port=0):
+    """A ready-to-serve werkzeug server (threaded) with the KMS rules applied."""
+    if not LOOPBACK.match(host):
+        raise SystemExit(f"refusing to listen on {host}: the emulator only serves loopback addresses")
+    apply_kms_rules()
+    app = RecordingApp(DomainDispatcherApplication(create_backend_app))
+    return make_server(host, port, app, threaded=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
+    parser.add_argument("--port", type=int, default=5000, help="port (0 picks a free one)")
+    parser.add_argument("--port-file", help="write the port actually bound to this file")
+    args = parser.parse_args()
+    server = make_emulator(args.host, args.port)
+    if args.port_file:
+        with open(args.port_file, "w", encoding="utf-8") as handle:
+            handle.write(str(server.server_port))
+    print(f"KMS emulator on http://{args.host}:{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Start the rule-enforcing KMS emulator as a process on loopback and talk to it."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import boto3
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EMULATOR_SCRIPT = os.path.join(os.path.dirname(HERE), "emulator", "kms_emulator.py")
+SECRET_KEY = "emulator-secret"
+
+
+class Emulator:
+    """A running emulator; accounts are chosen by a 12-digit access key ID."""
+
+    def __init__(self, process, port):
+        self.process = process
+        self.port = port
+        self.url = "http://127.0.0.1:%d" % port
+
+    @classmethod
+    def start(cls, timeout=30):
+        port_file = tempfile.NamedTemporaryFile(prefix="kms-emulator-", suffix=".port", delete=False)
+        port_file.close()
+        os.unlink(port_file.name)
+        process = subprocess.Popen(
+            [sys.executable, EMULATOR_SCRIPT, "--port", "0", "--port-file", port_file.name],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError("the KMS emulator exited with code %s" % process.returncode)
+            if os.path.exists(port_file.name) and open(port_file.name).read().strip():
+                emulator = cls(process, int(open(port_file.name).read()))
+                os.unlink(port_file.name)
+                try:
+                    emulator.recorded_requests()
+                    return emulator
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        process.kill()
+        raise RuntimeError("the KMS emulator did not start within %s s" % timeout)
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def _get(self, path, method="GET"):
+        request = urllib.request.Request(self.url + path, method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    def state(self, account=None):
+        keys = self._get("/_emulator/state")
+        return [key for key in keys if account is None or key["account"] == account]
+
+    def recorded_requests(self, account=None):
+        requests = self._get("/_emulator/requests")
+        return [r for r in requests if account is None or r["access_key"] == account]
+
+    def client(self, account, region="us-east-1"):
+        return boto3.client(
+            "kms",
+            endpoint_url=self.url,
+            region_name=region,
+            aws_access_key_id=account,
+            aws_secret_access_key=SECRET_KEY,
+        )
+
+    def connection_env(self, account, region="us-east-1"):
+        """Environment for ansible-playbook runs: amazon.aws modules and botocore both honour it."""
+        return {
+            "AWS_ACCESS_KEY_ID": account,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_URL": self.url,
+            "AWS_ENDPOINT_URL": self.url,
+        }
