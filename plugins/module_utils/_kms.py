@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Private service layer: the only place that calls KMS.
+
+Every call goes through one error mapper and a jittered-backoff retry, and
+through a per-operation rate limiter set to KMS's default request quotas, so a
+thread pool can work on many keys without tripping throttling.
+
+This is a private module: its interface may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+try:
+    import botocore
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+# KMS default request quotas per account and Region (requests per second).
+# Adjustable by AWS per account, hence overridable through the modules' rate_limits.
+DEFAULT_RATE_LIMITS = {
+    "ListKeys": 500.0,
+    "ListAliases": 500.0,
+    "ListResourceTags": 2000.0,
+    "DescribeKey": 2000.0,
+    "GetKeyRotationStatus": 1000.0,
+    "EnableKeyRotation": 15.0,
+    "DisableKeyRotation": 5.0,
+    "CancelKeyDeletion": 5.0,
+    "EnableKey": 5.0,
+}
+
+# Retried with backoff on top of the throttling codes amazon.aws already knows.
+TRANSIENT_ERROR_CODES = ["ThrottlingException", "KMSInternalException", "DependencyTimeoutException"]
+
+# Right after CancelKeyDeletion / EnableKey, KMS can still answer with the old state.
+STATE_LAG_ERROR_CODES = ("KMSInvalidStateException", "DisabledException")
+
+
+def kms_retry_decorator(retries=10, delay=0.5, max_delay=20):
+    return AWSRetry.jittered_backoff(
+        retries=retries, delay=delay, max_delay=max_delay, catch_extra_error_codes=TRANSIENT_ERROR_CODES
+    )
+
+
+class KmsError(Exception):
+    """A KMS call that failed after retries, with an actionable message."""
+
+    def __init__(self, operation, code, message):
+        super(KmsError, self).__init__(message)
+        self.operation = operation
+        self.code = code
+        self.message = message
+
+
+_HINTS = {
+    "NotFoundException": "check the key ID, ARN or alias and the region option",
+    "AccessDeniedException": "grant kms:{operation} on this key to the caller (IAM policy and key policy)",
+    "ThrottlingException": "KMS kept throttling after retries: lower rate_limits or concurrency, "
+    "or ask AWS to raise the quota",
+    "KMSInvalidStateException": "the key is not in a state that allows {operation}",
+    "DisabledException": "the key is disabled",
+    "UnsupportedOperationException": "this key does not support {operation}",
+    "ValidationException": "check the values given",
+    "UnrecognizedClientException": "the credentials are not valid for this account",
+    "InvalidClientTokenId": "the credentials are not valid for this account",
+    "ExpiredTokenException": "the session token has expired: refresh the credentials",
+}
+
+
+def _explain(operation, error):
+    if isinstance(error, botocore.exceptions.ClientError):
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        text = error.response.get("Error", {}).get("Message") or str(error)
+    elif isinstance(error, botocore.exceptions.NoCredentialsError):
+        code, text = "NoCredentials", "no AWS credentials found"
+        return KmsError(operation, code, "%s: set a profile, access keys or a role for the connection" % text)
+    elif isinstance(error, botocore.exceptions.EndpointConnectionError):
+        code, text = "EndpointConnectionError", str(error)
+        return KmsError(operation, code, "%s: check endpoint_url, the Region name and network access" % text)
+    else:
+        code, text = type(error).__name__, str(error)
+    hint = _HINTS.get(code)
+    message = "%s failed with %s: %s" % (operation, code, text)
+    if hint:
+        message += " (%s)" % hint.format(operation=operation)
+    return KmsError(operation, code, message)
+
+
+class RateLimiter:
+    """Per-operation token buckets shared by all threads of one client."""
+
+    def __init__(self, limits):
+        self._limits = dict(DEFAULT_RATE_LIMITS)
+        self._limits.update(limits or {})
+        self._next_free = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, operation):
+        rate = self._limits.get(operation)
+        if not rate:
+            return
+        interval = 1.0 / rate
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_free.get(operation, now))
+            self._next_free[operation] = slot + interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class KmsService:
+    """KMS calls for one account and Region."""
+
+    def __init__(self, client, region, rate_limits=None, sleep=time.sleep):
+        self.client = client
+        self.region = region
+        self.limiter = RateLimiter(rate_limits)
+        self._sleep = sleep
+
+    def _call(self, operation, method, **params):
+        self.limiter.acquire(operation)
+        try:
+            return getattr(self.client, method)(aws_retry=True, **params)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+            raise _explain(operation, error)
+
+    def describe_key(self, reference):
+        return self._call("DescribeKey", "describe_key", KeyId=reference)["KeyMetadata"]
+
+    def get_rotation_status(self, key_id):
+        return self._call("GetKeyRotationStatus", "get_key_rotation_status", KeyId=key_id)
+
+    def enable_rotation(self, key_id, period=None):
+        params = {"KeyId": key_id}
+        if period:
+            params["RotationPeriodInDays"] = period
+        self._after_state_change("EnableKeyRotation", "enable_key_rotation", **params)
+
+    def disable_rotation(self, key_id):
+        self._after_state_change("DisableKeyRotation", "disable_key_rotation", KeyId=key_id)
+
+    def cancel_deletion(self, key_id):
+        self._call("CancelKeyDeletion", "cancel_key_deletion", KeyId=key_id)
+
+    def enable_key(self, key_id):
+        self._after_state_change("EnableKey", "enable_key", KeyId=key_id)
+
+    def _after_state_change(self, operation, method, attempts=6, **params):
+        """A write that may follow a state change KMS has not propagated yet.
+
+        Retries the state errors briefly; a key that really is in the wrong state
+        still fails, with KMS's own error, once the attempts are spent.
+        """
+        for attempt in range(attempts):
+            try:
+                return self._call(operation, method, **params)
+            except KmsError as error:
+                if error.code not in STATE_LAG_ERROR_CODES or attempt == attempts - 1:
+                    raise
+                self._sleep(min(5.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0))
+
+    def _paginate(self, operation, method, result_key, page_size=1000, **params):
+        items = []
+        marker = None
+        while True:
+            page_params = dict(params, Limit=page_size)
+            if marker:
+                page_params["Marker"] = marker
+            page = self._call(operation, method, **page_params)
+            items.extend(page.get(result_key, []))
+            if not page.get("Truncated"):
+                return items
+            marker = page["NextMarker"]
+
+    def list_keys(self):
+        return self._paginate("ListKeys", "list_keys", "Keys")
+
+    def list_aliases(self):
+        return self._paginate("ListAliases", "list_aliases", "Aliases")
+
+    def list_tags(self, key_id):
+        tags = self._paginate("ListResourceTags", "list_resource_tags", "Tags", page_size=50, KeyId=key_id)
+        return dict((tag["TagKey"], tag["TagValue"]) for tag in tags)
+
+
+def map_concurrently(function, items, concurrency):
+    """``function`` over ``items`` on a thread pool, results in input order."""
+    items = list(items)
+    if concurrency <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(items))) as pool:
+        return list(pool.map(function, items))
