@@ -126,10 +126,10 @@ class RotationEnforcer:
                 self.service.disable_rotation(key_id)
             elif operation == rotation.ENABLE_KEY_ROTATION:
                 period = params["rotation_period_days"]
-                if period is None and params["keep_current_period"]:
+                if params["keep_current_period"] and (period is None or params["period_mode"] == "maximum"):
                     # A rescued key gets back the rotation it had before the deletion
-                    # was scheduled; keep that period rather than reset it.
+                    # was scheduled; keep that period where the request allows it.
                     current = rotation.rotation_view(self.service.get_rotation_status(key_id))
-                    period = current["rotation_period_days"]
+                    period = rotation.period_to_set(period, params["period_mode"], current["rotation_period_days"])
                 self.service.enable_rotation(key_id, period)
                 after["rotation_period_days"] = period or rotation.DEFAULT_ROTATION_PERIOD_DAYS

@@ -36,9 +36,8 @@ ASYMMETRIC_SPEC_PREFIXES = ("RSA_", "ECC_", "SM2", "ML_DSA_")
 HMAC_SPEC_PREFIX = "HMAC_"
 CUSTOM_KEY_STORE_ORIGINS = ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
 
-_KEY_ID = re.compile(
-    r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", re.IGNORECASE
-)
+_UUID = r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}"
+_KEY_ID = re.compile(r"^(mrk-)?%s$" % _UUID, re.IGNORECASE)
 _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]{1,250}$")
 _ARN = re.compile(r"^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key|alias)/(.+)$")
 
@@ -159,8 +158,9 @@ def plan(metadata, status, desired):
 
     ``metadata`` is DescribeKey's KeyMetadata, ``status`` GetKeyRotationStatus's
     output (None when not read), ``desired`` a dict with ``state`` (enabled or
-    disabled), ``rotation_period_days`` (None: leave as is / AWS default) and
-    ``pending_deletion`` (keep or cancel).
+    disabled), ``rotation_period_days`` (None: leave as is / AWS default),
+    ``rotation_period_mode`` (exact, or maximum: only longer periods are changed)
+    and ``pending_deletion`` (keep or cancel).
 
     Returns a dict: compliance and reason judged on the state found, message,
     steps (ordered (operation, params) pairs), before and predicted after.
@@ -169,6 +169,7 @@ def plan(metadata, status, desired):
     before = dict(rotation_view(status), key_state=key_state)
     want_enabled = desired["state"] == "enabled"
     want_period = desired.get("rotation_period_days")
+    period_mode = desired.get("rotation_period_mode") or "exact"
 
     def verdict(compliance, reason, message, steps=(), after=None):
         return {
@@ -195,11 +196,14 @@ def plan(metadata, status, desired):
             )
         # Rotation status cannot be read while pending deletion, so it is always
         # asserted after the rescue: the same steps in check mode and real runs.
-        rotation_step = _rotation_step(want_enabled, want_period, keep_current_period=True)
+        rotation_step = _rotation_step(want_enabled, want_period, period_mode, keep_current_period=True)
+        # The period a rescued key had cannot be read before the rescue; with
+        # mode maximum it may be kept, so it is only known when exact.
+        predictable = want_enabled and want_period and period_mode == "exact"
         after = {
             "key_state": "Enabled",
             "rotation_enabled": want_enabled,
-            "rotation_period_days": want_period if want_enabled else None,
+            "rotation_period_days": want_period if predictable else None,
         }
         return verdict(
             NON_COMPLIANT,
@@ -222,7 +226,7 @@ def plan(metadata, status, desired):
             "key state is %s: its rotation cannot be changed now; run again once the key is Enabled" % key_state,
         )
 
-    gap = _rotation_gap(before, want_enabled, want_period)
+    gap = _rotation_gap(before, want_enabled, want_period, period_mode)
     if gap is None:
         return verdict(COMPLIANT, None, "rotation is %s as requested" % _describe_rotation(before))
 
@@ -235,27 +239,41 @@ def plan(metadata, status, desired):
         )
 
     reason, message = gap
-    step = _rotation_step(want_enabled, want_period, keep_current_period=False)
+    step = _rotation_step(want_enabled, want_period, period_mode, keep_current_period=False)
     after = dict(before)
     after["rotation_enabled"] = want_enabled
     after["rotation_period_days"] = (want_period or DEFAULT_ROTATION_PERIOD_DAYS) if want_enabled else None
     return verdict(NON_COMPLIANT, reason, message, [step], after)
 
 
-def _rotation_step(want_enabled, want_period, keep_current_period):
+def _rotation_step(want_enabled, want_period, period_mode, keep_current_period):
     if not want_enabled:
         return (DISABLE_KEY_ROTATION, {})
-    return (ENABLE_KEY_ROTATION, {"rotation_period_days": want_period, "keep_current_period": keep_current_period})
+    return (
+        ENABLE_KEY_ROTATION,
+        {"rotation_period_days": want_period, "period_mode": period_mode, "keep_current_period": keep_current_period},
+    )
 
 
-def _rotation_gap(before, want_enabled, want_period):
+def period_to_set(want_period, period_mode, current_period):
+    """The period to send when rotation is (re)asserted on a key that rotates every ``current_period`` days."""
+    if want_period is None:
+        return current_period
+    if period_mode == "maximum" and current_period and current_period <= want_period:
+        return current_period
+    return want_period
+
+
+def _rotation_gap(before, want_enabled, want_period, period_mode):
     """(reason, message) when the rotation found differs from the one asked for."""
     enabled = before["rotation_enabled"]
+    current = before["rotation_period_days"]
     if want_enabled and not enabled:
         return "ROTATION_DISABLED", "automatic rotation is off"
-    if want_enabled and want_period and before["rotation_period_days"] != want_period:
-        return "ROTATION_PERIOD_MISMATCH", "key rotates every %s days, %s requested" % (
-            before["rotation_period_days"],
+    if want_enabled and want_period and period_to_set(want_period, period_mode, current) != current:
+        return "ROTATION_PERIOD_MISMATCH", "key rotates every %s days, %s%s requested" % (
+            current,
+            "at most " if period_mode == "maximum" else "",
             want_period,
         )
     if not want_enabled and enabled:

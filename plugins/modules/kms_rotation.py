@@ -50,6 +50,16 @@ options:
       - When a key already rotates and this is not given, its period is left as it is.
       - Ignored with O(state=disabled).
     type: int
+  rotation_period_mode:
+    description:
+      - How O(rotation_period_days) is compared with a key's current period.
+      - V(exact) changes any other period to O(rotation_period_days).
+      - V(maximum) treats O(rotation_period_days) as the longest period allowed, so a key that already
+        rotates more often keeps its period. A rescued key keeps the period it had before its deletion
+        was scheduled if it is not longer.
+    type: str
+    choices: [exact, maximum]
+    default: exact
   pending_deletion:
     description:
       - What to do with a key in C(PendingDeletion).
@@ -77,9 +87,9 @@ notes:
   - O(rotation_period_days) needs botocore 1.34.9 or later.
   - RV(compliance) compares the key as found, before any change, with the state requested. With the
     default O(state=enabled) this is the KMS.4 verdict.
-  - In check mode, a rescued key's predicted RV(rotation_period_days) is V(null) when
-    O(rotation_period_days) is not given, because the period a key had before its deletion was
-    scheduled cannot be read until the deletion is cancelled.
+  - In check mode, a rescued key's predicted RV(rotation_period_days) is V(null) unless
+    O(rotation_period_days) is given with O(rotation_period_mode=exact), because the period a key had
+    before its deletion was scheduled cannot be read until the deletion is cancelled.
 seealso:
   - module: keyguard.kms.kms_rotation_info
   - name: Security Hub controls for AWS KMS
@@ -222,30 +232,25 @@ primary_region:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import RotationEnforcer
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import kms_retry_decorator
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import rate_limit_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._rotation import ERROR
 from ansible_collections.keyguard.kms.plugins.module_utils._rotation import period_error
 
 DIFF_FIELDS = ("key_state", "rotation_enabled", "rotation_period_days")
 
 
-def argument_errors(params):
+def argument_errors(params, region):
     """Whole-task argument problems, reported before any AWS call."""
-    errors = []
+    errors = region_errors([region]) if region else []
     problem = period_error(params["rotation_period_days"])
     if problem:
         errors.append(problem)
     if params["concurrency"] < 1:
         errors.append("concurrency must be 1 or more, got %s" % params["concurrency"])
-    for operation, rate in (params["rate_limits"] or {}).items():
-        if operation not in DEFAULT_RATE_LIMITS:
-            errors.append(
-                "rate_limits: unknown operation '%s'; use one of %s" % (operation, ", ".join(sorted(DEFAULT_RATE_LIMITS)))
-            )
-        elif not isinstance(rate, (int, float)) or rate <= 0:
-            errors.append("rate_limits: %s must be a number of requests per second above 0" % operation)
+    errors.extend(rate_limit_errors(params["rate_limits"]))
     if params["key_ids"] is not None and not params["key_ids"]:
         errors.append("key_ids is empty: give at least one key ID, key ARN, alias name or alias ARN")
     return errors
@@ -273,6 +278,7 @@ def main():
         key_ids=dict(type="list", elements="str", no_log=False),
         state=dict(type="str", default="enabled", choices=["enabled", "disabled"]),
         rotation_period_days=dict(type="int"),
+        rotation_period_mode=dict(type="str", default="exact", choices=["exact", "maximum"]),
         pending_deletion=dict(type="str", default="keep", choices=["keep", "cancel"]),
         concurrency=dict(type="int", default=8),
         rate_limits=dict(type="dict"),
@@ -283,12 +289,13 @@ def main():
         required_one_of=[["key_id", "key_ids"]],
         supports_check_mode=True,
     )
-    errors = argument_errors(module.params)
+    errors = argument_errors(module.params, module.region)
     if errors:
         module.fail_json(msg="Invalid arguments: " + "; ".join(errors))
     desired = {
         "state": module.params["state"],
         "rotation_period_days": module.params["rotation_period_days"] if module.params["state"] == "enabled" else None,
+        "rotation_period_mode": module.params["rotation_period_mode"],
         "pending_deletion": module.params["pending_deletion"],
     }
     if desired["rotation_period_days"]:

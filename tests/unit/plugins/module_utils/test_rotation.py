@@ -79,7 +79,7 @@ def test_replica_names_its_primary_and_region():
 def test_multi_region_primary_is_eligible():
     primary = metadata(MultiRegionConfiguration={"MultiRegionKeyType": "PRIMARY"})
     assert rotation.plan(primary, status(False), desired())["steps"] == [
-        ("EnableKeyRotation", {"rotation_period_days": None, "keep_current_period": False})
+        ("EnableKeyRotation", {"rotation_period_days": None, "period_mode": "exact", "keep_current_period": False})
     ]
 
 
@@ -131,9 +131,11 @@ def test_pending_deletion_kept_by_default():
     "want, last_step, after",
     [
         (desired(pending_deletion="cancel"),
-         ("EnableKeyRotation", {"rotation_period_days": None, "keep_current_period": True}), (True, None)),
+         ("EnableKeyRotation", {"rotation_period_days": None, "period_mode": "exact", "keep_current_period": True}),
+         (True, None)),
         (desired(period=400, pending_deletion="cancel"),
-         ("EnableKeyRotation", {"rotation_period_days": 400, "keep_current_period": True}), (True, 400)),
+         ("EnableKeyRotation", {"rotation_period_days": 400, "period_mode": "exact", "keep_current_period": True}),
+         (True, 400)),
         (desired("disabled", pending_deletion="cancel"), ("DisableKeyRotation", {}), (False, None)),
     ],
 )
@@ -212,3 +214,29 @@ def test_period_bounds(period, ok):
 )
 def test_kms4_judgement_for_reports(found, maximum, verdict):
     assert rotation.judge_kms4(metadata(), found, maximum)[:2] == verdict
+
+
+@pytest.mark.parametrize(
+    "found, compliance, operations, after_period",
+    [
+        (status(True, 90), "COMPLIANT", [], 90),
+        (status(True, 365), "COMPLIANT", [], 365),
+        (status(True, 730), "NON_COMPLIANT", ["EnableKeyRotation"], 365),
+        (status(False), "NON_COMPLIANT", ["EnableKeyRotation"], 365),
+    ],
+)
+def test_period_as_a_maximum_keeps_faster_rotation(found, compliance, operations, after_period):
+    want = dict(desired(period=365), rotation_period_mode="maximum")
+    result = rotation.plan(metadata(), found, want)
+    assert result["compliance"] == compliance
+    assert [operation for operation, _params in result["steps"]] == operations
+    assert result["after"]["rotation_period_days"] == after_period
+
+
+@pytest.mark.parametrize(
+    "want, mode, current, expected",
+    [(None, "exact", 180, 180), (None, "exact", None, None), (365, "exact", 180, 365), (365, "maximum", 180, 180),
+     (365, "maximum", 730, 365), (365, "maximum", None, 365)],
+)
+def test_period_to_set_after_a_rescue(want, mode, current, expected):
+    assert rotation.period_to_set(want, mode, current) == expected
