@@ -10,9 +10,9 @@ export ANSIBLE_COLLECTIONS_PATH := $(TREE)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test demo sanity lint units integration changelog-lint collection clean
+.PHONY: test demo sanity lint units integration molecule changelog-lint collection clean
 
-test: sanity changelog-lint lint units integration
+test: sanity changelog-lint lint units integration molecule
 
 $(VENV)/.installed: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,10 @@ integration: collection
 	cd $(COLLECTION) && $(BIN)/python -m pytest -q -n 2 tests/integration
 
 demo: collection
-	cd $(COLLECTION) && $(BIN)/python tests/harness/demo.py
+	cd $(COLLECTION) && KEYGUARD_DEMO_DIR=$(CURDIR)/demo-output $(BIN)/python tests/harness/demo.py
 
 clean:
 	rm -rf build $(VENV)
+
+molecule: collection
+	cd $(COLLECTION) && $(BIN)/molecule test --scenario-name rotation

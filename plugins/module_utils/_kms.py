@@ -48,6 +48,20 @@ TRANSIENT_ERROR_CODES = ["ThrottlingException", "KMSInternalException", "Depende
 STATE_LAG_ERROR_CODES = ("KMSInvalidStateException", "DisabledException")
 
 
+def rate_limit_errors(rate_limits):
+    """Messages for rate_limits entries that name no known operation or no positive rate."""
+    errors = []
+    for operation, rate in (rate_limits or {}).items():
+        if operation not in DEFAULT_RATE_LIMITS:
+            errors.append(
+                "rate_limits: unknown operation '%s'; use one of %s"
+                % (operation, ", ".join(sorted(DEFAULT_RATE_LIMITS)))
+            )
+        elif isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
+            errors.append("rate_limits: %s must be a number of requests per second above 0" % operation)
+    return errors
+
+
 def kms_retry_decorator(retries=10, delay=0.5, max_delay=20):
     return AWSRetry.jittered_backoff(
         retries=retries, delay=delay, max_delay=max_delay, catch_extra_error_codes=TRANSIENT_ERROR_CODES

@@ -16,6 +16,7 @@ tooling and is excluded from the built collection.
 import argparse
 import io
 import json
+import os
 import re
 import threading
 from copy import copy
@@ -285,11 +286,16 @@ def _schedule_key_deletion(self):
                        "KeyState": "PendingDeletion", "PendingWindowInDays": int(window)})
 
 
+# Real KMS may return fewer items than Limit asks for; a smaller cap makes tests paginate.
+MAX_PAGE_SIZE = [1000]
+
+
 def _page(self, items, item_name):
     limit = self._get_param("Limit")
     limit = 100 if limit is None else int(limit)
     if not 1 <= limit <= 1000:
         raise ValidationException("Limit must be between 1 and 1000.")
+    limit = min(limit, MAX_PAGE_SIZE[0])
     marker = self._get_param("Marker")
     start = 0
     if marker:
@@ -443,10 +449,11 @@ class RecordingApp:
         return [body]
 
 
-def make_emulator(host="127.0.0.1", port=0):
+def make_emulator(host="127.0.0.1", port=0, max_page_size=1000):
     """A ready-to-serve werkzeug server (threaded) with the KMS rules applied."""
     if not LOOPBACK.match(host):
         raise SystemExit(f"refusing to listen on {host}: the emulator only serves loopback addresses")
+    MAX_PAGE_SIZE[0] = max_page_size
     apply_kms_rules()
     app = RecordingApp(DomainDispatcherApplication(create_backend_app))
     return make_server(host, port, app, threaded=True)
@@ -457,8 +464,14 @@ def main():
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     parser.add_argument("--port", type=int, default=5000, help="port (0 picks a free one)")
     parser.add_argument("--port-file", help="write the port actually bound to this file")
+    parser.add_argument("--max-page-size", type=int, default=1000,
+                        help="most items per ListKeys/ListAliases page, whatever Limit asks (real KMS may return fewer)")
+    parser.add_argument("--pid-file", help="write this process's ID to this file")
     args = parser.parse_args()
-    server = make_emulator(args.host, args.port)
+    server = make_emulator(args.host, args.port, args.max_page_size)
+    if args.pid_file:
+        with open(args.pid_file, "w", encoding="utf-8") as handle:
+            handle.write(str(os.getpid()))
     if args.port_file:
         with open(args.port_file, "w", encoding="utf-8") as handle:
             handle.write(str(server.server_port))

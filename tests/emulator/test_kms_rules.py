@@ -140,6 +140,18 @@ def test_list_keys_paginates_by_limit_and_marker(kms):
     assert sorted(seen) == sorted(created)
 
 
+def test_pages_can_be_smaller_than_limit(kms):
+    from kms_emulator import MAX_PAGE_SIZE  # pylint: disable=import-outside-toplevel
+    for _number in range(3):
+        kms().create_key()
+    MAX_PAGE_SIZE[0] = 2
+    try:
+        page = kms().list_keys(Limit=1000)
+    finally:
+        MAX_PAGE_SIZE[0] = 1000
+    assert len(page["Keys"]) == 2 and page["Truncated"] is True
+
+
 def test_list_aliases_paginates_and_unbacked_aws_aliases_have_no_target(kms):
     key = kms().create_key()["KeyMetadata"]["KeyId"]
     for number in range(3):

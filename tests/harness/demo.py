@@ -1,62 +1,91 @@
-"""`make demo`: seed the KMS emulator and run the main job against it, end to end.
+"""`make demo`: the main job end to end against a seeded KMS emulator.
 
-Starts the rule-enforcing emulator on loopback, seeds one key of every kind in two
-Regions, then runs the playbook given (by default the demo playbook) first in check
-mode with diff, then for real, then in check mode again, printing what it found and did.
+Starts the rule-enforcing emulator on loopback, seeds every kind of key in two
+Regions of two accounts (one inventory host each), then runs keyguard.kms.report,
+keyguard.kms.remediate and keyguard.kms.report again, and prints where the reports are.
 """
 
 import json
 import os
 import subprocess
-import tempfile
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-COLLECTION = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position
-from seed import KINDS, seed  # noqa: E402  pylint: disable=wrong-import-position
+from emulator import SECRET_KEY, Emulator  # noqa: E402  pylint: disable=wrong-import-position
+from seed import KINDS, create_key, seed  # noqa: E402  pylint: disable=wrong-import-position
 
-ACCOUNT = "111111111111"
+ACCOUNTS = {"demo-prod": "111111111111", "demo-dev": "222222222222"}
 REGIONS = ("us-east-1", "us-west-2")
-PLAYBOOK = os.path.join(HERE, "demo_playbook.yml")
+OUTPUT = os.path.abspath(os.environ.get("KEYGUARD_DEMO_DIR", "demo-output"))
+INTENDED_DELETION = {"keyguard:intended-deletion": "true"}
 
 
 def banner(text):
     print("\n" + "=" * 78 + "\n" + text + "\n" + "=" * 78, flush=True)
 
 
-def run(emulator, title, extra, keys_file):
+def write_inventory(emulator):
+    hosts = {}
+    for name, account in ACCOUNTS.items():
+        hosts[name] = {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+            "rotation_aws_access_key": account,
+            "rotation_aws_secret_key": SECRET_KEY,
+            "rotation_aws_endpoint_url": emulator.url,
+            "rotation_regions": list(REGIONS),
+            "rotation_report_dir": os.path.join(OUTPUT, "reports"),
+            "rotation_exempt_tags": INTENDED_DELETION,
+        }
+    path = os.path.join(OUTPUT, "inventory.json")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"all": {"children": {"kms_targets": {"hosts": hosts}}}}, handle, indent=2)
+    return path
+
+
+def run(inventory, title, playbook, extra=()):
     banner(title)
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-    env.update(emulator.connection_env(ACCOUNT, REGIONS[0]))
-    command = ["ansible-playbook", PLAYBOOK, "-e", "ansible_python_interpreter=" + sys.executable,
-               "-e", "@" + keys_file] + extra
-    return subprocess.run(command, env=env, cwd=COLLECTION, check=False).returncode
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false")
+    command = ["ansible-playbook", "-i", inventory, "keyguard.kms." + playbook] + list(extra)
+    print("$ " + " ".join(command), flush=True)
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def show_summary(step):
+    for host in ACCOUNTS:
+        path = os.path.join(OUTPUT, "reports", host + ".json")
+        with open(path, encoding="utf-8") as handle:
+            summary = json.load(handle)["summary"]
+        counts = ", ".join("%s=%d" % item for item in summary["after"].items() if item[1])
+        print("  %-10s after %-9s %s; keys changed: %d" % (host, step, counts, summary["keys_changed"]))
 
 
 def main():
+    os.makedirs(OUTPUT, exist_ok=True)
     emulator = Emulator.start()
     try:
-        clients = {region: emulator.client(ACCOUNT, region) for region in REGIONS}
-        banner("Seeding the KMS emulator at %s (account %s)" % (emulator.url, ACCOUNT))
-        demo_keys = {}
-        for region in REGIONS:
-            for key in seed(clients, region):
-                demo_keys.setdefault(region, []).append(key["alias"])
-                print("  %-10s %-18s %s  %s" % (region, key["kind"], key["key_id"], KINDS[key["kind"]]))
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as keys_file:
-            json.dump({"demo_keys": demo_keys}, keys_file)
-        codes = [
-            run(emulator, "1/3 Compliance report: check mode with diff (changes nothing)", ["--check", "--diff"],
-                keys_file.name),
-            run(emulator, "2/3 Remediation: rescue keys pending deletion, enforce rotation", [], keys_file.name),
-            run(emulator, "3/3 Report again: nothing left to change", ["--check"], keys_file.name),
+        banner("Seeding the KMS emulator at %s" % emulator.url)
+        for host, account in ACCOUNTS.items():
+            clients = {region: emulator.client(account, region) for region in REGIONS}
+            for region in REGIONS:
+                for key in seed(clients, region):
+                    print("  %-9s %-10s %-17s %s" % (host, region, key["kind"], KINDS[key["kind"]]))
+            create_key(clients, REGIONS[0], "pending_off", 9, tags=INTENDED_DELETION)
+            print("  %-9s %-10s %-17s %s" % (host, REGIONS[0], "pending_off", "really meant to be deleted (exempt tag)"))
+        inventory = write_inventory(emulator)
+        steps = [
+            ("1/3 Compliance report (keyguard.kms.report): changes nothing", "report", [], "report"),
+            ("2/3 Remediation (keyguard.kms.remediate): KMS.3 rescue, KMS.4 rotation, verify, report",
+             "remediate", ["--diff"], "remediate"),
+            ("3/3 Compliance report again", "report", [], "report"),
         ]
-        os.unlink(keys_file.name)
-        banner("Demo finished: playbook exit codes %s" % codes)
+        codes = []
+        for title, playbook, extra, step in steps:
+            codes.append(run(inventory, title, playbook, extra))
+            show_summary(step)
+        banner("Demo finished (exit codes %s). Reports: %s/reports/<host>.{json,md,junit.xml}" % (codes, OUTPUT))
         return 0 if codes == [0, 0, 0] else 1
     finally:
         emulator.stop()

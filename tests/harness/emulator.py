@@ -24,12 +24,13 @@ class Emulator:
         self.url = "http://127.0.0.1:%d" % port
 
     @classmethod
-    def start(cls, timeout=30):
+    def start(cls, timeout=30, max_page_size=1000):
         port_file = tempfile.NamedTemporaryFile(prefix="kms-emulator-", suffix=".port", delete=False)
         port_file.close()
         os.unlink(port_file.name)
         process = subprocess.Popen(
-            [sys.executable, EMULATOR_SCRIPT, "--port", "0", "--port-file", port_file.name],
+            [sys.executable, EMULATOR_SCRIPT, "--port", "0", "--port-file", port_file.name,
+             "--max-page-size", str(max_page_size)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -2,7 +2,12 @@
 
 Each kind knows how to create itself and what a correct tool must do with it, so
 tests, the demo and the benchmarks check outcomes against the same table.
+Run as a script, it seeds a running emulator: ``seed.py --endpoint URL --account ID``.
 """
+
+import argparse
+
+import boto3
 
 SECONDARY_REGION = {"us-east-1": "us-west-2", "us-west-2": "us-east-1", "eu-west-1": "eu-central-1"}
 
@@ -11,6 +16,7 @@ KINDS = {
     "symmetric_off": "customer symmetric key, rotation off",
     "symmetric_on_365": "customer symmetric key, rotating every 365 days",
     "symmetric_on_180": "customer symmetric key, rotating every 180 days",
+    "symmetric_on_730": "customer symmetric key, rotating every 730 days",
     "disabled_off": "disabled key, rotation off",
     "disabled_on": "disabled key, rotation on (365)",
     "pending_off": "key scheduled for deletion, rotation was off",
@@ -38,6 +44,7 @@ NOT_APPLICABLE_REASONS = {
 INITIAL_ROTATION = {
     "symmetric_on_365": 365,
     "symmetric_on_180": 180,
+    "symmetric_on_730": 730,
     "disabled_on": 365,
     "pending_on_180": 180,
 }
@@ -122,3 +129,29 @@ def expected_outcome(kind, state="enabled", period=None, pending_deletion="keep"
     if want_on:
         return "NON_COMPLIANT", "ROTATION_DISABLED", ["EnableKeyRotation"], (True, period or 365)
     return "NON_COMPLIANT", "ROTATION_ENABLED", ["DisableKeyRotation"], (False, None)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Seed a running KMS emulator with one key of every kind")
+    parser.add_argument("--endpoint", required=True, help="emulator URL, on loopback")
+    parser.add_argument("--account", required=True, help="12-digit account ID (used as access key ID)")
+    parser.add_argument("--regions", default="us-east-1,us-west-2")
+    parser.add_argument("--copies", type=int, default=1)
+    parser.add_argument("--exempt-tag", help="NAME=VALUE: also a key pending deletion with this tag, meant to go")
+    args = parser.parse_args()
+    regions = args.regions.split(",")
+    clients = {}
+    for region in set(regions) | set(SECONDARY_REGION.get(region, region) for region in regions):
+        clients[region] = boto3.client("kms", endpoint_url=args.endpoint, region_name=region,
+                                       aws_access_key_id=args.account, aws_secret_access_key="emulator-secret")
+    for region in regions:
+        for key in seed(clients, region, copies=args.copies):
+            print("%s %s %s %s" % (region, key["kind"], key["key_id"], key["alias"]))
+    if args.exempt_tag:
+        name, value = args.exempt_tag.split("=", 1)
+        key = create_key(clients, regions[0], "pending_off", args.copies, tags={name: value})
+        print("%s %s %s %s (tagged %s)" % (regions[0], key["kind"], key["key_id"], key["alias"], args.exempt_tag))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: kms_rotation_info
+short_description: List AWS KMS keys of one or more Regions with their rotation status and KMS.4 verdict
+version_added: 0.1.0
+description:
+  - Lists every KMS key of the given Regions with its key state, kind, aliases, multi-Region role,
+    deletion date, automatic rotation status and period, and its AWS Security Hub KMS.4 verdict
+    (C(compliance) and C(reason), the same vocabulary as M(keyguard.kms.kms_rotation)).
+  - Regions are scanned concurrently. Per Region it lists keys and aliases once (paginated), then reads
+    each key on a bounded thread pool paced to KMS's request quotas, retrying throttling with jittered
+    backoff.
+  - A key that cannot be read is returned with C(compliance=ERROR) and its message; it is never dropped
+    and never counted as passing or failing. A Region that cannot be listed fails the module.
+author:
+  - keyguard.kms contributors (@keyguard)
+options:
+  regions:
+    description:
+      - Regions to scan. Defaults to the Region of the connection (O(region) or the environment).
+    type: list
+    elements: str
+  key_ids:
+    description:
+      - Only these keys, as key IDs, key ARNs, alias names or alias ARNs. Unknown ones are ignored.
+    type: list
+    elements: str
+  tag_filters:
+    description:
+      - Only keys that carry all these tags. A tag's value is a string or a list of accepted strings;
+        an empty string or list accepts any value.
+    type: dict
+  tags:
+    description:
+      - Return each key's tags (one extra call per key).
+    type: bool
+    default: false
+  include_aws_managed:
+    description:
+      - List AWS managed keys (C(alias/aws/...)) too; they are always C(NOT_APPLICABLE).
+    type: bool
+    default: false
+  max_rotation_period_days:
+    description:
+      - A key rotating less often than this is C(NON_COMPLIANT) with reason C(ROTATION_PERIOD_MISMATCH).
+    type: int
+  concurrency:
+    description:
+      - Keys read at once in each Region.
+    type: int
+    default: 16
+  rate_limits:
+    description:
+      - Requests per second per KMS operation, overriding KMS's default quotas (see M(keyguard.kms.kms_rotation)).
+    type: dict
+notes:
+  - Needs C(kms:ListKeys), C(kms:ListAliases), C(kms:DescribeKey), C(kms:GetKeyRotationStatus), and
+    C(kms:ListResourceTags) when O(tags) or O(tag_filters) is used.
+seealso:
+  - module: keyguard.kms.kms_rotation
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: KMS.4 | Rotation status of every customer managed key in two Regions
+  keyguard.kms.kms_rotation_info:
+    regions: [eu-west-1, us-east-1]
+  register: discovery
+
+- name: Keys that fail KMS.4
+  ansible.builtin.debug:
+    msg: "{{ discovery.kms_keys | selectattr('compliance', 'eq', 'NON_COMPLIANT') | map(attribute='key_arn') }}"
+
+- name: Keys of team payments that must rotate at least yearly, with their tags
+  keyguard.kms.kms_rotation_info:
+    tag_filters:
+      team: payments
+    max_rotation_period_days: 365
+    tags: true
+"""
+
+RETURN = r"""
+kms_keys:
+  description: One entry per key, ordered by Region then key ID.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key_id: {description: The key ID., type: str, returned: always}
+    key_arn: {description: The key ARN., type: str, returned: always}
+    account_id: {description: The AWS account that owns the key., type: str, returned: unless ERROR}
+    region: {description: The Region scanned., type: str, returned: always}
+    aliases: {description: Alias names of the key., type: list, elements: str, returned: always}
+    key_state: {description: "C(Enabled), C(Disabled), C(PendingDeletion), ...", type: str, returned: always}
+    key_manager: {description: C(CUSTOMER) or C(AWS)., type: str, returned: unless ERROR}
+    key_spec: {description: For example C(SYMMETRIC_DEFAULT) or C(RSA_2048)., type: str, returned: unless ERROR}
+    origin: {description: "C(AWS_KMS), C(EXTERNAL), C(AWS_CLOUDHSM) or C(EXTERNAL_KEY_STORE).", type: str, returned: unless ERROR}
+    multi_region_type: {description: "C(PRIMARY), C(REPLICA) or null.", type: str, returned: unless ERROR}
+    primary_key_arn: {description: A multi-Region key's primary key ARN., type: str, returned: unless ERROR}
+    primary_region: {description: A multi-Region key's primary Region., type: str, returned: unless ERROR}
+    deletion_date: {description: When a key pending deletion will be deleted., type: str, returned: unless ERROR}
+    rotation_enabled: {description: Automatic rotation status; null when not applicable or not readable., type: bool, returned: always}
+    rotation_period_days: {description: Rotation period while rotation is on., type: int, returned: always}
+    next_rotation_date: {description: Next automatic rotation., type: str, returned: unless ERROR}
+    compliance: {description: "C(COMPLIANT), C(NON_COMPLIANT), C(NOT_APPLICABLE) or C(ERROR) for KMS.4.", type: str, returned: always}
+    reason: {description: Reason code as in M(keyguard.kms.kms_rotation); null when compliant., type: str, returned: always}
+    message: {description: "The verdict in words, or the error.", type: str, returned: always}
+    tags: {description: The key's tags., type: dict, returned: when O(tags=true)}
+  sample:
+    - key_id: 1234abcd-12ab-34cd-56ef-1234567890ab
+      key_arn: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+      region: eu-west-1
+      aliases: [alias/orders]
+      key_state: Enabled
+      rotation_enabled: false
+      rotation_period_days: null
+      compliance: NON_COMPLIANT
+      reason: ROTATION_DISABLED
+summary:
+  description: Counts of keys per compliance, per reason and per Region.
+  returned: always
+  type: dict
+  sample:
+    total: 3
+    by_compliance: {COMPLIANT: 1, NON_COMPLIANT: 1, NOT_APPLICABLE: 1, ERROR: 0}
+    by_reason: {ROTATION_DISABLED: 1, ASYMMETRIC: 1}
+    by_region: {eu-west-1: {total: 3, COMPLIANT: 1, NON_COMPLIANT: 1, NOT_APPLICABLE: 1}}
+regions:
+  description: The Regions scanned.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.keyguard.kms.plugins.module_utils._discovery import RegionScanner
+from ansible_collections.keyguard.kms.plugins.module_utils._discovery import summarize
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsError
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import kms_retry_decorator
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import rate_limit_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
+
+
+def normalized_tag_filters(tag_filters):
+    normalized = {}
+    for name, values in (tag_filters or {}).items():
+        if values in (None, ""):
+            values = []
+        elif not isinstance(values, list):
+            values = [values]
+        normalized[name] = [str(value) for value in values]
+    return normalized
+
+
+def main():
+    argument_spec = dict(
+        regions=dict(type="list", elements="str"),
+        key_ids=dict(type="list", elements="str", no_log=False),
+        tag_filters=dict(type="dict"),
+        tags=dict(type="bool", default=False),
+        include_aws_managed=dict(type="bool", default=False),
+        max_rotation_period_days=dict(type="int"),
+        concurrency=dict(type="int", default=16),
+        rate_limits=dict(type="dict"),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    regions = params["regions"] or [module.region]
+    errors = region_errors(regions) + rate_limit_errors(params["rate_limits"])
+    if params["concurrency"] < 1:
+        errors.append("concurrency must be 1 or more, got %s" % params["concurrency"])
+    if params["max_rotation_period_days"] is not None and params["max_rotation_period_days"] < 1:
+        errors.append("max_rotation_period_days must be a number of days above 0")
+    if errors:
+        module.fail_json(msg="Invalid arguments: " + "; ".join(errors))
+
+    options = {
+        "key_ids": params["key_ids"],
+        "tag_filters": normalized_tag_filters(params["tag_filters"]),
+        "include_tags": params["tags"],
+        "include_aws_managed": params["include_aws_managed"],
+        "max_rotation_period_days": params["max_rotation_period_days"],
+        "concurrency": params["concurrency"],
+    }
+
+    def scan(region):
+        client = module.client("kms", retry_decorator=kms_retry_decorator(), region=region)
+        try:
+            return RegionScanner(KmsService(client, region, params["rate_limits"]), options).scan(), None
+        except KmsError as error:
+            return [], "%s: %s" % (region, error.message)
+
+    scanned = map_concurrently(scan, regions, len(regions))
+    records = [record for region_records, _error in scanned for record in region_records]
+    records.sort(key=lambda record: (record["region"], record["key_id"]))
+    output = {"changed": False, "kms_keys": records, "summary": summarize(records), "regions": regions}
+    failed_regions = [error for _records, error in scanned if error]
+    if failed_regions:
+        module.fail_json(
+            msg="Could not list the keys of %d of %d Regions, so the result is incomplete: %s"
+            % (len(failed_regions), len(regions), "; ".join(failed_regions)),
+            **output
+        )
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""The rotation role and the remediate / report playbooks across two accounts and two Regions."""
+
+import json
+import os
+import subprocess
+import sys
+from xml.etree import ElementTree
+
+import jsonschema
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COLLECTION = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "harness"))
+
+from seed import create_key, seed  # noqa: E402  pylint: disable=wrong-import-position
+
+SCHEMA = json.load(open(os.path.join(COLLECTION, "roles", "rotation", "files", "report.schema.json")))
+WRITES = {"EnableKeyRotation", "DisableKeyRotation", "CancelKeyDeletion", "EnableKey", "DisableKey",
+          "ScheduleKeyDeletion", "PutKeyPolicy", "CreateKey", "TagResource"}
+KINDS = ["symmetric_off", "symmetric_on_180", "symmetric_on_730", "disabled_off", "pending_off", "pending_on_180",
+         "aws_managed", "asymmetric_rsa", "hmac", "external", "mr_primary", "mr_replica"]
+EXEMPT_TAG = {"keyguard:intended-deletion": "true"}
+
+
+def seed_account(emulator, account):
+    clients = {region: emulator.client(account, region) for region in ("us-east-1", "us-west-2")}
+    keys = []
+    for region in clients:
+        keys += seed(clients, region, kinds=KINDS)
+    # Two keys really meant to be deleted: one exempt by tag, one by alias in the inventory.
+    keys.append(create_key(clients, "us-east-1", "pending_off", 7, tags=EXEMPT_TAG))
+    keys.append(create_key(clients, "us-west-2", "pending_off", 8))
+    return keys
+
+
+@pytest.fixture
+def two_accounts(emulator, fleet, new_account):
+    accounts = [new_account(), new_account()]
+    for index, account in enumerate(accounts):
+        seed_account(emulator, account)
+        fleet.add_target(
+            "target-%d" % index, account,
+            rotation_exempt_tags=EXEMPT_TAG,
+            rotation_exempt_keys=[{"key": "alias/pending-off-8", "reason": "CHG-1: decommissioned"}],
+        )
+    return accounts
+
+
+def writes_of(emulator, accounts, since):
+    return [r for r in emulator.recorded_requests()[since:] if r["access_key"] in accounts and r["operation"] in WRITES]
+
+
+def state_of(emulator, accounts):
+    return [key for key in emulator.state() if key["account"] in accounts]
+
+
+def check_report_files(fleet, host, emulator_keys):
+    report = fleet.report(host)
+    jsonschema.validate(report, SCHEMA)
+    junit = ElementTree.fromstring(fleet.report(host, ".junit.xml"))
+    cases = junit.findall("./testsuite/testcase")
+    assert len(cases) == report["summary"]["total"] == len(report["keys"])
+    assert int(junit.get("failures")) == report["summary"]["after"]["NON_COMPLIANT"]
+    assert int(junit.get("errors")) == report["summary"]["after"]["ERROR"]
+    markdown = fleet.report(host, ".md")
+    assert markdown.startswith("# KMS key rotation report: %s" % host)
+    # The report lists every customer key of the account, and agrees with the emulator.
+    customer = dict(((k["region"], k["metadata"]["KeyId"]), k) for k in emulator_keys
+                    if k["metadata"]["KeyManager"] == "CUSTOMER")
+    listed = dict(((k["region"], k["key_id"]), k) for k in report["keys"])
+    assert set(listed) == set(customer)
+    for where, key in listed.items():
+        emulated = customer[where]
+        assert key["after"]["key_state"] == emulated["metadata"]["KeyState"], where
+        if key["after"]["rotation_enabled"] is not None:
+            assert key["after"]["rotation_enabled"] == emulated["rotation_enabled"], where
+            assert key["after"]["rotation_period_days"] == emulated["rotation_period_days"], where
+    return report
+
+
+def test_report_playbook_changes_nothing_even_without_check(emulator, fleet, two_accounts):
+    before = state_of(emulator, two_accounts)
+    since = len(emulator.recorded_requests())
+    code, output = fleet.run("report")
+    assert code == 0, output[-4000:]
+    assert writes_of(emulator, two_accounts, since) == []
+    assert state_of(emulator, two_accounts) == before
+    for index, account in enumerate(two_accounts):
+        report = check_report_files(fleet, "target-%d" % index, state_of(emulator, [account]))
+        assert report["run"]["mode"] == "report" and report["run"]["account_id"] == account
+        assert report["summary"]["keys_changed"] == 0
+        assert report["summary"]["before"]["EXEMPT"] == 2
+
+
+def test_remediate_check_apply_idempotent_and_verified(emulator, fleet, two_accounts):
+    before = state_of(emulator, two_accounts)
+    since = len(emulator.recorded_requests())
+    code, output = fleet.run("remediate", check=True, diff=True)
+    assert code == 0, output[-4000:]
+    assert writes_of(emulator, two_accounts, since) == [], "check mode sent write calls"
+    assert state_of(emulator, two_accounts) == before
+    predicted = {host: fleet.report(host) for host in fleet.hosts}
+    assert all(report["run"]["check_mode"] for report in predicted.values())
+    assert "rotation_period_days" in output  # per-key diffs are shown
+
+    code, output = fleet.run("remediate")
+    assert code == 0, output[-4000:]
+    for index, account in enumerate(two_accounts):
+        host = "target-%d" % index
+        report = check_report_files(fleet, host, state_of(emulator, [account]))
+        assert report["summary"]["keys_changed"] > 0
+        # What check mode planned is what the real run did.
+        planned = dict((k["key_arn"], (k["actions"], k["after"]["compliance"])) for k in predicted[host]["keys"])
+        done = dict((k["key_arn"], (k["actions"], k["after"]["compliance"])) for k in report["keys"])
+        assert planned == done
+        by_alias = dict((alias, k) for k in report["keys"] for alias in k["aliases"])
+        for region_key in [k for k in report["keys"] if k["region"] == "us-east-1"]:
+            assert region_key["after_source"] in ("verified", "exempt")
+        assert by_alias["alias/symmetric-on-180-0"]["after"]["rotation_period_days"] == 180
+        assert by_alias["alias/symmetric-on-730-0"]["after"]["rotation_period_days"] == 365
+        assert by_alias["alias/pending-on-180-0"]["actions"] == ["CancelKeyDeletion", "EnableKey", "EnableKeyRotation"]
+        assert by_alias["alias/pending-on-180-0"]["after"]["rotation_period_days"] == 180
+        assert by_alias["alias/pending-off-7"]["exempt"] and by_alias["alias/pending-off-7"]["actions"] == []
+        assert by_alias["alias/pending-off-8"]["exemption_reason"] == "CHG-1: decommissioned"
+        assert by_alias["alias/disabled-off-0"]["after"]["reason"] == "KEY_DISABLED"
+        final = dict((k["aliases"][0], k) for k in state_of(emulator, [account]) if k["aliases"])
+        assert final["alias/pending-off-7"]["metadata"]["KeyState"] == "PendingDeletion"
+        assert final["alias/pending-off-8"]["metadata"]["KeyState"] == "PendingDeletion"
+        assert final["alias/pending-off-0"]["metadata"]["KeyState"] == "Enabled"
+        assert final["alias/disabled-off-0"]["metadata"]["KeyState"] == "Disabled"
+
+    since = len(emulator.recorded_requests())
+    code, output = fleet.run("remediate")
+    assert code == 0, output[-4000:]
+    assert writes_of(emulator, two_accounts, since) == [], "a second run must change nothing"
+    assert all(fleet.report(host)["summary"]["keys_changed"] == 0 for host in fleet.hosts)
+
+
+def test_report_run_fails_on_noncompliance_when_asked(emulator, fleet, two_accounts):
+    code, output = fleet.run("report", extra_vars={"rotation_fail_on_noncompliant": True})
+    assert code != 0
+    assert "Non-compliant keys found (rotation_fail_on_noncompliant)" in output
+    assert fleet.report("target-0")["summary"]["compliant"] is False
+
+
+def test_pending_deletion_report_mode_leaves_keys_and_fails_verify(emulator, fleet, two_accounts):
+    code, output = fleet.run("remediate", extra_vars={"rotation_pending_deletion": "report"})
+    assert code != 0
+    assert "still not as wanted after remediation" in output
+    pending = [k for k in state_of(emulator, two_accounts) if k["metadata"]["KeyState"] == "PendingDeletion"]
+    assert len(pending) == 2 * (2 * 2 + 2)  # per account: two kinds in two Regions, plus the two exempt keys
+
+
+@pytest.mark.parametrize(
+    "extra_vars, message",
+    [
+        ({"rotation_state": "on"}, "rotation_state"),
+        ({"rotation_period_days": "yearly"}, "rotation_period_days"),
+        ({"rotation_period_days": 30}, "rotation_period_days must be 90 to 2560"),
+        ({"rotation_exempt_tags": ["not", "a", "dict"]}, "rotation_exempt_tags"),
+    ],
+)
+def test_role_variables_are_validated_before_any_call(emulator, fleet, account, extra_vars, message):
+    fleet.add_target("target-0", account)
+    since = len(emulator.recorded_requests())
+    code, output = fleet.run("remediate", extra_vars=extra_vars)
+    assert code != 0 and message in output
+    assert "Traceback" not in output
+    assert [r for r in emulator.recorded_requests()[since:] if r["access_key"] == account] == []
+
+
+def test_set_stats_reach_awx_through_ansible_runner(emulator, fleet, account, tmp_path):
+    seed({"us-east-1": emulator.client(account)}, "us-east-1", kinds=["symmetric_off", "hmac"])
+    fleet.add_target("target-0", account, rotation_regions=["us-east-1"])
+    private = tmp_path / "runner"
+    (private / "inventory").mkdir(parents=True)
+    (private / "inventory" / "hosts.yml").write_text(open(fleet.inventory()).read())
+    (private / "project").mkdir()
+    (private / "project" / "report.yml").write_text(
+        "- name: Report\n  ansible.builtin.import_playbook: keyguard.kms.report\n")
+    completed = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-runner"), "run", str(private), "-p", "report.yml",
+         "--ident", "job"], capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    events_dir = private / "artifacts" / "job" / "job_events"
+    stats = [json.loads(path.read_text()) for path in events_dir.iterdir()]
+    stats = [event for event in stats if event.get("event") == "playbook_on_stats"]
+    summary = stats[0]["event_data"]["artifact_data"]["keyguard_kms_rotation"]["target-0"]
+    assert summary["total"] == 2 and summary["before"]["NON_COMPLIANT"] == 1
