@@ -4,9 +4,14 @@
 
 """Private service layer: the only place that calls KMS.
 
-Every call goes through one error mapper and a jittered-backoff retry, and
-through a per-operation rate limiter set to KMS's default request quotas, so a
-thread pool can work on many keys without tripping throttling.
+Every call goes through a per-operation rate limiter set to KMS's default
+request quotas (so a thread pool can work on many keys without tripping
+throttling), one retry loop with full-jitter exponential backoff on throttling,
+KMS internal errors and dropped connections, bounded by a number of attempts,
+and one error mapper. This loop is the only retry layer: botocore's own retries
+are off, because its retry quota stops retrying after a burst of throttling,
+and amazon.aws's AWSRetry does not retry dropped connections; stacking layers
+would multiply the attempts.
 
 This is a private module: its interface may change without notice.
 """
@@ -25,8 +30,6 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
 # KMS default request quotas per account and Region (requests per second).
 # Adjustable by AWS per account, hence overridable through the modules' rate_limits.
 DEFAULT_RATE_LIMITS = {
@@ -41,11 +44,25 @@ DEFAULT_RATE_LIMITS = {
     "EnableKey": 5.0,
 }
 
-# Retried with backoff on top of the throttling codes amazon.aws already knows.
-TRANSIENT_ERROR_CODES = ["ThrottlingException", "KMSInternalException", "DependencyTimeoutException"]
+DEFAULT_MAX_ATTEMPTS = 10
+RETRIED_ERROR_CODES = (
+    "ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException",
+    "KMSInternalException", "DependencyTimeoutException", "InternalFailure", "ServiceUnavailable",
+)
+BACKOFF_BASE_SECONDS = 0.2
+BACKOFF_CAP_SECONDS = 5.0
 
 # Right after CancelKeyDeletion / EnableKey, KMS can still answer with the old state.
 STATE_LAG_ERROR_CODES = ("KMSInvalidStateException", "DisabledException")
+
+
+def tuning_errors(params):
+    """Messages for the concurrency, max_attempts and rate_limits options both modules share."""
+    errors = rate_limit_errors(params["rate_limits"])
+    for name in ("concurrency", "max_attempts"):
+        if params[name] < 1:
+            errors.append("%s must be 1 or more, got %s" % (name, params[name]))
+    return errors
 
 
 def rate_limit_errors(rate_limits):
@@ -62,10 +79,17 @@ def rate_limit_errors(rate_limits):
     return errors
 
 
-def kms_retry_decorator(retries=10, delay=0.5, max_delay=20):
-    return AWSRetry.jittered_backoff(
-        retries=retries, delay=delay, max_delay=max_delay, catch_extra_error_codes=TRANSIENT_ERROR_CODES
-    )
+def client_config():
+    """botocore client config: no retries of its own, KmsService retries."""
+    return {"retries": {"mode": "standard", "total_max_attempts": 1}}
+
+
+def _retryable(error):
+    if isinstance(error, botocore.exceptions.ClientError):
+        return error.response.get("Error", {}).get("Code") in RETRIED_ERROR_CODES
+    # Dropped or timed-out connections; a refused connection or a bad endpoint is not retried.
+    return isinstance(error, (botocore.exceptions.ConnectionClosedError, botocore.exceptions.ReadTimeoutError,
+                              botocore.exceptions.ConnectTimeoutError))
 
 
 class KmsError(Exception):
@@ -81,8 +105,8 @@ class KmsError(Exception):
 _HINTS = {
     "NotFoundException": "check the key ID, ARN or alias and the region option",
     "AccessDeniedException": "grant kms:{operation} on this key to the caller (IAM policy and key policy)",
-    "ThrottlingException": "KMS kept throttling after retries: lower rate_limits or concurrency, "
-    "or ask AWS to raise the quota",
+    "ThrottlingException": "KMS kept throttling after max_attempts tries: lower rate_limits or concurrency, "
+    "raise max_attempts, or ask AWS to raise the quota",
     "KMSInvalidStateException": "the key is not in a state that allows {operation}",
     "DisabledException": "the key is disabled",
     "UnsupportedOperationException": "this key does not support {operation}",
@@ -137,18 +161,22 @@ class RateLimiter:
 class KmsService:
     """KMS calls for one account and Region."""
 
-    def __init__(self, client, region, rate_limits=None, sleep=time.sleep):
+    def __init__(self, client, region, rate_limits=None, sleep=time.sleep, max_attempts=DEFAULT_MAX_ATTEMPTS):
         self.client = client
         self.region = region
         self.limiter = RateLimiter(rate_limits)
+        self.max_attempts = max_attempts
         self._sleep = sleep
 
     def _call(self, operation, method, **params):
-        self.limiter.acquire(operation)
-        try:
-            return getattr(self.client, method)(aws_retry=True, **params)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-            raise _explain(operation, error)
+        for attempt in range(self.max_attempts):
+            self.limiter.acquire(operation)
+            try:
+                return getattr(self.client, method)(**params)
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+                if not _retryable(error) or attempt == self.max_attempts - 1:
+                    raise _explain(operation, error)
+            self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
 
     def describe_key(self, reference):
         return self._call("DescribeKey", "describe_key", KeyId=reference)["KeyMetadata"]
@@ -207,6 +235,26 @@ class KmsService:
     def list_tags(self, key_id):
         tags = self._paginate("ListResourceTags", "list_resource_tags", "Tags", page_size=50, KeyId=key_id)
         return dict((tag["TagKey"], tag["TagValue"]) for tag in tags)
+
+
+def caller_account_lookup(make_sts_client):
+    """A callable returning the credentials' account ID, asked of STS once and only when needed.
+
+    None when STS cannot tell (for example an endpoint that only serves KMS): KMS then decides.
+    """
+    cache = {}
+    lock = threading.Lock()
+
+    def lookup():
+        with lock:
+            if "account" not in cache:
+                try:
+                    cache["account"] = make_sts_client().get_caller_identity()["Account"]
+                except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
+                    cache["account"] = None
+            return cache["account"]
+
+    return lookup
 
 
 def map_concurrently(function, items, concurrency):

@@ -69,19 +69,24 @@ options:
     type: str
     choices: [keep, cancel]
     default: keep
+  rescue_journal:
+    description:
+      - A file on the host running the module where each key is recorded before its deletion is
+        cancelled and struck off once it is re-enabled and its rotation set.
+      - If a run is interrupted between C(CancelKeyDeletion) and C(EnableKey), the key is left
+        C(Disabled); the next run with the same journal and O(pending_deletion=cancel) finishes the
+        rescue instead of reporting an ordinary disabled key.
+      - Not written in check mode. The rotation role keeps one per target.
+    type: path
   concurrency:
     description:
       - How many keys are worked on at once.
     type: int
     default: 8
-  rate_limits:
-    description:
-      - Requests per second allowed for each KMS operation, to override KMS's default quotas
-        (for example C(EnableKeyRotation=15), C(CancelKeyDeletion=5), C(EnableKey=5)).
-      - Raise them for an account whose quotas AWS raised; lower them to leave room for other
-        workloads in the same account and Region. Throttling is retried with jittered backoff either way.
-    type: dict
 notes:
+  - A key given by the ARN of another account is an error for that key, because only a key's own
+    account can change its rotation; to tell, the module asks STS C(GetCallerIdentity) once, and
+    only when a key is given by ARN.
   - A key in C(Disabled) state is reported and left alone, because KMS cannot change rotation on a
     disabled key and re-enabling a key someone disabled is the key owner's decision.
   - O(rotation_period_days) needs botocore 1.34.9 or later.
@@ -103,6 +108,7 @@ attributes:
     support: full
     description: Shows, per key, the key state, rotation status and rotation period before and after.
 extends_documentation_fragment:
+  - keyguard.kms.kms_tuning
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -200,7 +206,8 @@ reason:
   description:
     - Why the key is not compliant, not applicable or in error; null when compliant.
     - One of C(AWS_MANAGED), C(ASYMMETRIC), C(HMAC), C(IMPORTED_KEY_MATERIAL), C(CUSTOM_KEY_STORE),
-      C(MULTI_REGION_REPLICA), C(KEY_DISABLED), C(PENDING_DELETION), C(PENDING_REPLICA_DELETION),
+      C(MULTI_REGION_REPLICA), C(KEY_DISABLED), C(PENDING_DELETION) (also for a rescue finished from
+      O(rescue_journal)), C(PENDING_REPLICA_DELETION),
       C(KEY_NOT_USABLE), C(ROTATION_DISABLED), C(ROTATION_ENABLED), C(ROTATION_PERIOD_MISMATCH),
       C(INVALID_KEY_REFERENCE) or, for C(ERROR), the AWS error code.
   returned: when O(key_id) is used
@@ -232,9 +239,11 @@ primary_region:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import RotationEnforcer
+from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import kms_retry_decorator
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import rate_limit_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import caller_account_lookup
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import client_config
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._rotation import ERROR
 from ansible_collections.keyguard.kms.plugins.module_utils._rotation import period_error
@@ -248,9 +257,7 @@ def argument_errors(params, region):
     problem = period_error(params["rotation_period_days"])
     if problem:
         errors.append(problem)
-    if params["concurrency"] < 1:
-        errors.append("concurrency must be 1 or more, got %s" % params["concurrency"])
-    errors.extend(rate_limit_errors(params["rate_limits"]))
+    errors.extend(tuning_errors(params))
     if params["key_ids"] is not None and not params["key_ids"]:
         errors.append("key_ids is empty: give at least one key ID, key ARN, alias name or alias ARN")
     return errors
@@ -280,6 +287,8 @@ def main():
         rotation_period_days=dict(type="int"),
         rotation_period_mode=dict(type="str", default="exact", choices=["exact", "maximum"]),
         pending_deletion=dict(type="str", default="keep", choices=["keep", "cancel"]),
+        rescue_journal=dict(type="path"),
+        max_attempts=dict(type="int", default=10),
         concurrency=dict(type="int", default=8),
         rate_limits=dict(type="dict"),
     )
@@ -301,9 +310,17 @@ def main():
     if desired["rotation_period_days"]:
         module.require_botocore_at_least("1.34.9", reason="to set rotation_period_days")
 
-    client = module.client("kms", retry_decorator=kms_retry_decorator())
-    service = KmsService(client, module.region, module.params["rate_limits"])
-    enforcer = RotationEnforcer(service, desired, module.check_mode, module.params["concurrency"])
+    client = module.client("kms", config=client_config())
+    service = KmsService(
+        client, module.region, module.params["rate_limits"], max_attempts=module.params["max_attempts"]
+    )
+    journal = RescueJournal(module.params["rescue_journal"]) if module.params["rescue_journal"] else None
+    caller_account = caller_account_lookup(
+        lambda: module.client("sts")
+    )
+    enforcer = RotationEnforcer(
+        service, desired, module.check_mode, module.params["concurrency"], journal, caller_account
+    )
     references = module.params["key_ids"] if module.params["key_ids"] is not None else [module.params["key_id"]]
     results = enforcer.run(references)
 

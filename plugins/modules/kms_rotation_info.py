@@ -57,10 +57,6 @@ options:
       - Keys read at once in each Region.
     type: int
     default: 16
-  rate_limits:
-    description:
-      - Requests per second per KMS operation, overriding KMS's default quotas (see M(keyguard.kms.kms_rotation)).
-    type: dict
 notes:
   - Needs C(kms:ListKeys), C(kms:ListAliases), C(kms:DescribeKey), C(kms:GetKeyRotationStatus), and
     C(kms:ListResourceTags) when O(tags) or O(tag_filters) is used.
@@ -74,6 +70,7 @@ attributes:
     support: none
     description: Nothing changes, so there is no diff.
 extends_documentation_fragment:
+  - keyguard.kms.kms_tuning
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -156,9 +153,9 @@ from ansible_collections.keyguard.kms.plugins.module_utils._discovery import Reg
 from ansible_collections.keyguard.kms.plugins.module_utils._discovery import summarize
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsError
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import kms_retry_decorator
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import client_config
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import map_concurrently
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import rate_limit_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
 
 
@@ -181,15 +178,14 @@ def main():
         tags=dict(type="bool", default=False),
         include_aws_managed=dict(type="bool", default=False),
         max_rotation_period_days=dict(type="int"),
+        max_attempts=dict(type="int", default=10),
         concurrency=dict(type="int", default=16),
         rate_limits=dict(type="dict"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     regions = params["regions"] or [module.region]
-    errors = region_errors(regions) + rate_limit_errors(params["rate_limits"])
-    if params["concurrency"] < 1:
-        errors.append("concurrency must be 1 or more, got %s" % params["concurrency"])
+    errors = region_errors(regions) + tuning_errors(params)
     if params["max_rotation_period_days"] is not None and params["max_rotation_period_days"] < 1:
         errors.append("max_rotation_period_days must be a number of days above 0")
     if errors:
@@ -205,9 +201,10 @@ def main():
     }
 
     def scan(region):
-        client = module.client("kms", retry_decorator=kms_retry_decorator(), region=region)
+        client = module.client("kms", config=client_config(), region=region)
         try:
-            return RegionScanner(KmsService(client, region, params["rate_limits"]), options).scan(), None
+            service = KmsService(client, region, params["rate_limits"], max_attempts=params["max_attempts"])
+            return RegionScanner(service, options).scan(), None
         except KmsError as error:
             return [], "%s: %s" % (region, error.message)
 

@@ -150,7 +150,7 @@ class ScriptedClient:
         self.script = list(script)
         self.calls = 0
 
-    def enable_key(self, aws_retry, **params):
+    def enable_key(self, **params):
         self.calls += 1
         outcome = self.script.pop(0)
         if isinstance(outcome, Exception):
@@ -192,3 +192,75 @@ def test_rate_limiter_spaces_calls_per_operation(monkeypatch):
         limiter.acquire("EnableKey")
     limiter.acquire("DescribeKey")
     assert slept == pytest.approx([0.25, 0.5, 0.75, 1.0])
+
+
+def test_interrupted_rescue_is_finished_by_the_next_run(tmp_path):
+    from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
+
+    journal = RescueJournal(str(tmp_path / "journal"))
+    keys = dict([make_key(1, "PendingDeletion", rotation=(True, 200)), make_key(2, "PendingDeletion")])
+    service = FakeService(keys)
+    desired = {"state": "enabled", "rotation_period_days": 365, "rotation_period_mode": "maximum",
+               "pending_deletion": "cancel"}
+    # The first run dies right after CancelKeyDeletion of key 1.
+    real_enable_key = service.enable_key
+
+    def crash(kid):
+        raise SystemExit("killed")
+
+    service.enable_key = crash
+    with pytest.raises(SystemExit):
+        RotationEnforcer(service, desired, False, 1, journal).run([key_id(1)])
+    assert keys[key_id(1)]["metadata"]["KeyState"] == "Disabled"
+    assert journal.pending() == {keys[key_id(1)]["metadata"]["Arn"]}
+
+    service.enable_key = real_enable_key
+    predicted = RotationEnforcer(service, desired, True, 2, journal).run([key_id(1), key_id(2)])
+    assert predicted[0]["actions"] == ["EnableKey", "EnableKeyRotation"]
+    assert predicted[0]["reason"] == "PENDING_DELETION"
+    results = RotationEnforcer(service, desired, False, 2, journal).run([key_id(1), key_id(2)])
+    assert [r["actions"] for r in results] == [["EnableKey", "EnableKeyRotation"],
+                                               ["CancelKeyDeletion", "EnableKey", "EnableKeyRotation"]]
+    assert keys[key_id(1)]["metadata"]["KeyState"] == "Enabled" and keys[key_id(1)]["rotation"] == (True, 200)
+    assert journal.pending() == set()
+    assert not (tmp_path / "journal").exists()
+
+
+def test_a_disabled_key_not_in_the_journal_is_left_alone(tmp_path):
+    from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
+
+    service = FakeService(dict([make_key(1, "Disabled")]))
+    desired = {"state": "enabled", "rotation_period_days": None, "pending_deletion": "cancel"}
+    results = RotationEnforcer(service, desired, False, 1, RescueJournal(str(tmp_path / "j"))).run([key_id(1)])
+    assert (results[0]["reason"], results[0]["actions"]) == ("KEY_DISABLED", [])
+
+
+def test_key_of_another_account_is_refused_before_any_call():
+    service = FakeService(dict([make_key(1)]))
+    desired = {"state": "enabled", "rotation_period_days": None, "pending_deletion": "keep"}
+    other = "arn:aws:kms:%s:999999999999:key/%s" % (REGION, key_id(1))
+    results = RotationEnforcer(service, desired, False, 1, caller_account=lambda: "111122223333").run([other])
+    assert results[0]["reason"] == "INVALID_KEY_REFERENCE"
+    assert "belongs to account 999999999999" in results[0]["message"]
+    assert service.calls == []
+
+
+def test_throttling_and_dropped_connections_are_retried_up_to_max_attempts():
+    dropped = botocore.exceptions.ConnectionClosedError(endpoint_url="http://127.0.0.1")
+    client = ScriptedClient([client_error("ThrottlingException"), dropped, client_error("KMSInternalException"), {}])
+    KmsService(client, REGION, sleep=lambda seconds: None, max_attempts=4).enable_key(key_id(1))
+    assert client.calls == 4
+
+    client = ScriptedClient([client_error("ThrottlingException")] * 5)
+    with pytest.raises(KmsError) as caught:
+        KmsService(client, REGION, sleep=lambda seconds: None, max_attempts=3).enable_key(key_id(1))
+    assert client.calls == 3 and caught.value.code == "ThrottlingException"
+    assert "raise max_attempts" in caught.value.message
+
+
+def test_a_refused_connection_is_not_retried_and_says_what_to_check():
+    refused = botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+    client = ScriptedClient([refused] * 3)
+    with pytest.raises(KmsError) as caught:
+        KmsService(client, REGION, sleep=lambda seconds: None).enable_key(key_id(1))
+    assert client.calls == 1 and "check endpoint_url" in caught.value.message
