@@ -46,15 +46,22 @@ def error_result(reference, region, message, metadata=None, code=None):
 
 
 class RotationEnforcer:
-    def __init__(self, service, desired, check_mode, concurrency):
+    def __init__(self, service, desired, check_mode, concurrency, journal=None, caller_account=None):
+        """``journal``: a _journal.RescueJournal or None; ``caller_account``: a callable
+        returning the credentials' account ID, asked only when a key is given by ARN."""
         self.service = service
         self.desired = desired
         self.check_mode = check_mode
         self.concurrency = concurrency
+        self.journal = journal
+        self.caller_account = caller_account
+        self.unfinished_rescues = set()
 
     def run(self, references):
         """One result per reference, in order; a key named twice is handled once."""
         region = self.service.region
+        if self.journal is not None:
+            self.unfinished_rescues = self.journal.pending()
         described = map_concurrently(self._describe, references, self.concurrency)
         unique = {}
         for reference, (metadata, error) in zip(references, described):
@@ -63,6 +70,8 @@ class RotationEnforcer:
         handled = dict(
             zip(unique, map_concurrently(self._handle, list(unique.values()), self.concurrency))
         )
+        if self.journal is not None and not self.check_mode:
+            self.journal.compact()
         results = []
         for reference, (metadata, error) in zip(references, described):
             if error is not None:
@@ -73,6 +82,9 @@ class RotationEnforcer:
 
     def _describe(self, reference):
         problem = rotation.reference_error(reference, self.service.region)
+        if problem:
+            return None, KmsError("DescribeKey", "INVALID_KEY_REFERENCE", problem)
+        problem = self._account_mismatch(reference)
         if problem:
             return None, KmsError("DescribeKey", "INVALID_KEY_REFERENCE", problem)
         try:
@@ -86,6 +98,19 @@ class RotationEnforcer:
                 )
             return None, error
 
+    def _account_mismatch(self, reference):
+        """Rotation can only be changed by the key's own account: say so before any KMS call."""
+        owner = rotation.arn_account(reference)
+        if owner is None or self.caller_account is None:
+            return None
+        caller = self.caller_account()
+        if caller and caller != owner:
+            return (
+                "'%s' belongs to account %s but the credentials are for account %s: only the key's own account "
+                "can change its rotation; run the task with credentials for account %s" % (reference, owner, caller, owner)
+            )
+        return None
+
     def _handle(self, metadata):
         region = self.service.region
         key_id = metadata["KeyId"]
@@ -93,11 +118,15 @@ class RotationEnforcer:
             status = None
             if rotation.needs_rotation_status(metadata):
                 status = self.service.get_rotation_status(key_id)
-            plan = rotation.plan(metadata, status, self.desired)
+            resuming = metadata.get("Arn") in self.unfinished_rescues
+            plan = rotation.plan(metadata, status, self.desired, resuming)
             after = dict(plan["after"])
             actions = [operation for operation, _params in plan["steps"]]
             if not self.check_mode:
-                self._execute(key_id, plan["steps"], after)
+                self._execute(metadata["Arn"], key_id, plan["steps"], after)
+                if resuming and self.journal is not None:
+                    # Finished now, or found already finished (Enabled) by someone else.
+                    self.journal.finished(metadata["Arn"])
         except KmsError as error:
             return error_result(
                 metadata.get("Arn"), region, "key %s in %s: %s" % (key_id, region, error.message), metadata, error.code
@@ -116,9 +145,11 @@ class RotationEnforcer:
             result["primary_key_arn"], result["primary_region"] = rotation.primary_key(metadata)
         return result
 
-    def _execute(self, key_id, steps, after):
+    def _execute(self, key_arn, key_id, steps, after):
         for operation, params in steps:
             if operation == rotation.CANCEL_KEY_DELETION:
+                if self.journal is not None:
+                    self.journal.started(key_arn)
                 self.service.cancel_deletion(key_id)
             elif operation == rotation.ENABLE_KEY:
                 self.service.enable_key(key_id)
@@ -133,3 +164,5 @@ class RotationEnforcer:
                     period = rotation.period_to_set(period, params["period_mode"], current["rotation_period_days"])
                 self.service.enable_rotation(key_id, period)
                 after["rotation_period_days"] = period or rotation.DEFAULT_ROTATION_PERIOD_DAYS
+        if self.journal is not None and steps and steps[0][0] == rotation.CANCEL_KEY_DELETION:
+            self.journal.finished(key_arn)

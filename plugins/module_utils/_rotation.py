@@ -83,6 +83,12 @@ def reference_error(reference, region):
     return None
 
 
+def arn_account(reference):
+    """The account ID in a key or alias ARN, or None for IDs and alias names."""
+    match = _ARN.match(reference or "")
+    return match.group(3) if match else None
+
+
 def period_error(period):
     """Why a rotation period is refused, or None."""
     if period is None:
@@ -153,7 +159,7 @@ def needs_rotation_status(metadata):
     return not_applicable(metadata) is None and metadata.get("KeyState") in ("Enabled", "Disabled")
 
 
-def plan(metadata, status, desired):
+def plan(metadata, status, desired, resuming=False):
     """What to do with one key.
 
     ``metadata`` is DescribeKey's KeyMetadata, ``status`` GetKeyRotationStatus's
@@ -161,6 +167,9 @@ def plan(metadata, status, desired):
     disabled), ``rotation_period_days`` (None: leave as is / AWS default),
     ``rotation_period_mode`` (exact, or maximum: only longer periods are changed)
     and ``pending_deletion`` (keep or cancel).
+
+    ``resuming`` says the key's deletion was cancelled by an earlier run that
+    stopped before EnableKey (see _journal), so a Disabled key is finished off.
 
     Returns a dict: compliance and reason judged on the state found, message,
     steps (ordered (operation, params) pairs), before and predicted after.
@@ -211,6 +220,21 @@ def plan(metadata, status, desired):
             "key was %s: deletion cancelled, key re-enabled, rotation %s" % (scheduled, desired["state"]),
             [(CANCEL_KEY_DELETION, {}), (ENABLE_KEY, {})] + [rotation_step],
             after,
+        )
+
+    if key_state == "Disabled" and resuming and desired.get("pending_deletion") == "cancel":
+        return verdict(
+            NON_COMPLIANT,
+            "PENDING_DELETION",
+            "an earlier run cancelled this key's deletion and stopped before re-enabling it: key re-enabled, "
+            "rotation %s" % desired["state"],
+            [(ENABLE_KEY, {}), _rotation_step(want_enabled, want_period, period_mode, keep_current_period=True)],
+            {
+                "key_state": "Enabled",
+                "rotation_enabled": want_enabled,
+                "rotation_period_days": period_to_set(want_period, period_mode, before["rotation_period_days"])
+                if want_enabled else None,
+            },
         )
 
     if key_state == "PendingReplicaDeletion":

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from xml.etree import ElementTree
 
+from ansible_collections.keyguard.kms.plugins.module_utils._journal import pending_from_text
+
 REPORT_SCHEMA_VERSION = 1
 EXEMPT = "EXEMPT"
 COMPLIANCE_VALUES = ("COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE", "ERROR", EXEMPT)
@@ -82,15 +84,18 @@ def _batches(arns_by_region, batch_size):
     return batches
 
 
-def rotation_targets(kms_keys, exempt_keys=None, exempt_tags=None, state="enabled", batch_size=500):
+def rotation_targets(kms_keys, exempt_keys=None, exempt_tags=None, state="enabled", batch_size=500,
+                     journal_text=""):
     """Split discovered keys into the role's phases.
 
     ``kms_keys`` comes from kms_rotation_info run with the role's period as
     ``max_rotation_period_days``. Returns ``exempt`` (keys left alone, with their
     reason), ``rescue`` (batches of keys pending deletion, KMS.3) and ``enforce``
     (batches of keys whose rotation must change, KMS.4); a batch is one Region's
-    key ARNs.
+    key ARNs. A Disabled key whose rescue an interrupted run left unfinished
+    (``journal_text``, see module_utils/_journal.py) is rescued again.
     """
+    unfinished = set(pending_from_text(journal_text))
     exempt, rescue, enforce = [], {}, {}
     for key in kms_keys:
         if key["compliance"] in ("ERROR", "NOT_APPLICABLE"):
@@ -101,7 +106,7 @@ def rotation_targets(kms_keys, exempt_keys=None, exempt_tags=None, state="enable
                 "key_id": key["key_id"], "key_arn": key["key_arn"], "region": key["region"],
                 "key_state": key["key_state"], "reason": reason,
             })
-        elif key["key_state"] == "PendingDeletion":
+        elif key["key_state"] == "PendingDeletion" or (key["key_state"] == "Disabled" and key["key_arn"] in unfinished):
             rescue.setdefault(key["region"], []).append(key["key_arn"])
         elif needs_rotation_change(key, state):
             enforce.setdefault(key["region"], []).append(key["key_arn"])
@@ -208,21 +213,29 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
 
 
 def _after(key, before, result, verified, check_mode, exemption):
+    """The verdict after the run, and where it comes from.
+
+    A key whose change failed stays ERROR after the run, whatever state it was
+    found in at verification: the failure is what needs looking at.
+    """
     if exemption:
         return dict(before), "exempt"
+    failed = result is not None and result["compliance"] == "ERROR"
     if verified is not None and not check_mode:
-        return _verdict(verified), "verified"
-    if result is None:
+        after, source = _verdict(verified), "verified"
+    elif result is None:
         return dict(before), "unchanged"
-    if result["compliance"] == "ERROR":
-        after = dict(before, compliance="ERROR", reason=result["reason"])
-        return after, "predicted" if check_mode else "reported"
-    after = _verdict(result)
-    if result["actions"] or result["compliance"] == "COMPLIANT":
-        after.update(compliance="COMPLIANT", reason=None)
+    elif failed:
+        after, source = dict(before), "predicted" if check_mode else "reported"
     else:
-        after.update(compliance=before["compliance"], reason=before["reason"])
-    return after, "predicted" if check_mode else "reported"
+        after, source = _verdict(result), "predicted" if check_mode else "reported"
+        if result["actions"] or result["compliance"] == "COMPLIANT":
+            after.update(compliance="COMPLIANT", reason=None)
+        else:
+            after.update(compliance=before["compliance"], reason=before["reason"])
+    if failed:
+        after.update(compliance="ERROR", reason=result["reason"])
+    return after, source
 
 
 def summarize_report(keys):

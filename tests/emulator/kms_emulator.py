@@ -8,6 +8,8 @@ patches moto in-process and serves it on loopback, with two extra endpoints:
   byte-for-byte comparisons before and after a check-mode run.
 * ``GET /_emulator/requests`` / ``DELETE /_emulator/requests``: the KMS operations
   received so far (operation, account, Region, key), to prove what was called.
+* ``/_emulator/faults``: throttling, quotas, latency, errors, dropped connections,
+  denials and eventual consistency on demand, per account (see faults.py).
 
 Run it with ``python tests/emulator/kms_emulator.py --port 5000``. It is test
 tooling and is excluded from the built collection.
@@ -29,6 +31,8 @@ from moto.kms.responses import KmsResponse
 from moto.kms.utils import RESERVED_ALIASES
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
+
+from faults import FaultInjector
 
 LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|::1)$")
 DEFAULT_ROTATION_PERIOD = 365
@@ -433,6 +437,7 @@ class RecordingApp:
             key_id = json.loads(body or b"{}").get("KeyId")
         except ValueError:
             key_id = None
+        environ["keyguard.key_id"] = key_id
         credential = re.search(r"Credential=([^/]+)/\d+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
         with self.lock:
             self.requests.append({
@@ -455,7 +460,7 @@ def make_emulator(host="127.0.0.1", port=0, max_page_size=1000):
         raise SystemExit(f"refusing to listen on {host}: the emulator only serves loopback addresses")
     MAX_PAGE_SIZE[0] = max_page_size
     apply_kms_rules()
-    app = RecordingApp(DomainDispatcherApplication(create_backend_app))
+    app = RecordingApp(FaultInjector(DomainDispatcherApplication(create_backend_app)))
     return make_server(host, port, app, threaded=True)
 
 

@@ -57,10 +57,21 @@ class Emulator:
         except subprocess.TimeoutExpired:
             self.process.kill()
 
-    def _get(self, path, method="GET"):
-        request = urllib.request.Request(self.url + path, method=method)
+    def _get(self, path, method="GET", payload=None):
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(self.url + path, method=method, data=data)
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
+
+    def set_faults(self, account, **config):
+        """Inject faults into this account's KMS calls (see tests/emulator/faults.py)."""
+        self._get("/_emulator/faults", "POST", dict(config, account=account))
+
+    def clear_faults(self, account):
+        self._get("/_emulator/faults?account=%s" % account, "DELETE")
+
+    def faults_injected(self, account):
+        return self._get("/_emulator/faults").get(account, {})
 
     def state(self, account=None):
         keys = self._get("/_emulator/state")
@@ -71,8 +82,11 @@ class Emulator:
         return [r for r in requests if account is None or r["access_key"] == account]
 
     def client(self, account, region="us-east-1"):
+        return self.boto3_client("kms", account, region)
+
+    def boto3_client(self, service, account, region="us-east-1"):
         return boto3.client(
-            "kms",
+            service,
             endpoint_url=self.url,
             region_name=region,
             aws_access_key_id=account,

@@ -82,7 +82,11 @@ def run_playbook(emulator, tmp_path):
             "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
             "ANSIBLE_NOCOLOR": "1",
         })
-        env.update(extra_env or {})
+        for name, value in (extra_env or {}).items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         command = ["ansible-playbook", str(path)] + list(extra_args)
         if check:
             command.append("--check")

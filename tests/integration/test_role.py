@@ -188,3 +188,24 @@ def test_set_stats_reach_awx_through_ansible_runner(emulator, fleet, account, tm
     stats = [event for event in stats if event.get("event") == "playbook_on_stats"]
     summary = stats[0]["event_data"]["artifact_data"]["keyguard_kms_rotation"]["target-0"]
     assert summary["total"] == 2 and summary["before"]["NON_COMPLIANT"] == 1
+
+
+def test_credentials_never_appear_in_output_or_files(emulator, fleet, account, tmp_path):
+    seed({"us-east-1": emulator.client(account)}, "us-east-1", kinds=["symmetric_off", "pending_off"])
+    secret, token = "SECRET-canary-8f3b2a9d71", "TOKEN-canary-5e1c77d4b0"
+    fleet.add_target("target", account, rotation_regions=["us-east-1"], rotation_aws_secret_key=secret,
+                     rotation_aws_session_token=token)
+    outputs = []
+    for check in (True, False):
+        code, output = fleet.run("remediate", check=check, diff=True, verbosity=3)
+        assert code == 0, output[-3000:]
+        outputs.append(output)
+    code, output = fleet.run("report", verbosity=3)
+    outputs.append(output)
+    with open(fleet.inventory(), encoding="utf-8") as handle:
+        inventory = handle.read()
+    assert secret in inventory and token in inventory  # the canaries are in play
+    written = [path.read_text(errors="replace") for path in fleet.report_dir.rglob("*") if path.is_file()]
+    assert written, "the role wrote no files"
+    for text in outputs + written:
+        assert secret not in text and token not in text

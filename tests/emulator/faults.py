@@ -1,0 +1,179 @@
+"""Fault injection in front of the KMS emulator, configured per account.
+
+What real KMS does to a client under load or trouble, on demand: per-operation
+request quotas answered with ThrottlingException, a fraction of calls throttled
+at random, added latency, KMSInternalException (HTTP 500), dropped connections,
+AccessDeniedException for chosen keys (a key policy that denies us), a hang on
+one operation, and eventual consistency after CancelKeyDeletion / EnableKey.
+
+Configure with ``POST /_emulator/faults`` and a JSON body naming the ``account``
+(its 12-digit access key ID); ``DELETE /_emulator/faults?account=ID`` clears one
+account (every account without the parameter);
+``GET /_emulator/faults`` returns how many faults of each kind were injected.
+"""
+
+import json
+import random
+import re
+import threading
+import time
+
+# KMS default request quotas, requests per second per account and Region.
+KMS_QUOTAS = {
+    "ListKeys": 500, "ListAliases": 500, "DescribeKey": 2000, "GetKeyRotationStatus": 1000,
+    "ListResourceTags": 2000, "EnableKeyRotation": 15, "DisableKeyRotation": 5, "CancelKeyDeletion": 5,
+    "EnableKey": 5,
+}
+
+# After the operation on the left succeeds, KMS may still answer the next calls with the old state.
+STATE_LAG = {
+    "CancelKeyDeletion": (("EnableKey",), "KMSInvalidStateException", "is pending deletion"),
+    "EnableKey": (("EnableKeyRotation", "DisableKeyRotation"), "DisabledException", "is disabled"),
+}
+
+
+class TokenBucket:
+    def __init__(self, rate):
+        self.rate = float(rate)
+        self.tokens = float(rate)
+        self.stamp = time.monotonic()
+
+    def take(self):
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def _key_of(key_id):
+    if key_id and ":key/" in key_id:
+        return key_id.split(":key/", 1)[1]
+    return key_id
+
+
+class FaultInjector:
+    """WSGI middleware between the request recorder and moto."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.configs = {}
+        self.buckets = {}
+        self.lagging = {}
+        self.injected = {}
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/_emulator/faults":
+            return self._control(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        credential = re.search(r"Credential=([^/]+)/\d+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        config = self.configs.get(credential.group(1)) if credential else None
+        if not target.startswith("TrentService.") or config is None:
+            return self.app(environ, start_response)
+        operation = target.split(".", 1)[1]
+        account, region = credential.groups()
+        key_id = _key_of(environ.get("keyguard.key_id"))
+        fault = self._fault(config, account, region, operation, key_id)
+        if fault == "drop":
+            self._drop(environ)
+            start_response("500 Internal Server Error", [("Content-Length", "1000")])
+            return [b""]
+        if fault:
+            return self._error(start_response, *fault)
+        return self._forward(environ, start_response, config, account, region, operation, key_id)
+
+    def _count(self, account, kind):
+        counts = self.injected.setdefault(account, {})
+        counts[kind] = counts.get(kind, 0) + 1
+
+    def _fault(self, config, account, region, operation, key_id):
+        rng = config["random"]
+        latency = config.get("latency")
+        if latency:
+            time.sleep(rng.uniform(*latency))
+        hang = config.get("hang") or {}
+        if hang.get("operation") == operation:
+            time.sleep(hang.get("seconds", 60))
+        with self.lock:
+            deny = config.get("deny") or {}
+            if key_id and key_id in deny.get("key_ids", ()) and operation in deny.get("operations", (operation,)):
+                self._count(account, "AccessDeniedException")
+                return 400, "AccessDeniedException", "User is not authorized to perform kms:%s on %s because " \
+                    "of an explicit deny in the key policy" % (operation, key_id)
+            quotas = config.get("quotas")
+            if quotas:
+                rate = (quotas if isinstance(quotas, dict) else KMS_QUOTAS).get(operation)
+                if rate:
+                    bucket = self.buckets.setdefault((account, region, operation), TokenBucket(rate))
+                    if not bucket.take():
+                        self._count(account, "quota")
+                        return 400, "ThrottlingException", "Rate exceeded for %s" % operation
+            if rng.random() < config.get("throttle_fraction", 0):
+                self._count(account, "ThrottlingException")
+                return 400, "ThrottlingException", "Rate exceeded"
+            if rng.random() < config.get("error_fraction", 0):
+                self._count(account, "KMSInternalException")
+                return 500, "KMSInternalException", "An internal error occurred"
+            if rng.random() < config.get("drop_fraction", 0):
+                self._count(account, "dropped")
+                return "drop"
+            lag = self.lagging.get((account, region, key_id))
+            if lag and operation in lag[0] and time.monotonic() < lag[1]:
+                self._count(account, "state_lag")
+                return 400, lag[2], "%s %s" % (key_id, lag[3])
+        return None
+
+    def _forward(self, environ, start_response, config, account, region, operation, key_id):
+        status_holder = []
+
+        def capture(status, headers, exc_info=None):
+            status_holder.append(status)
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, capture)
+        lag_seconds = config.get("state_lag", 0)
+        if lag_seconds and operation in STATE_LAG and status_holder and status_holder[0].startswith("200"):
+            blocked, code, text = STATE_LAG[operation]
+            with self.lock:
+                self.lagging[(account, region, key_id)] = (blocked, time.monotonic() + lag_seconds, code, text)
+        return body
+
+    @staticmethod
+    def _drop(environ):
+        connection = environ.get("werkzeug.socket")
+        if connection is not None:
+            try:
+                connection.shutdown(2)
+            except OSError:
+                pass
+
+    @staticmethod
+    def _error(start_response, status, code, message):
+        body = json.dumps({"__type": code, "message": message}).encode()
+        reason = "Bad Request" if status == 400 else "Internal Server Error"
+        start_response("%d %s" % (status, reason), [
+            ("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body))),
+            ("x-amzn-ErrorType", code)])
+        return [body]
+
+    def _control(self, environ, start_response):
+        method = environ["REQUEST_METHOD"]
+        with self.lock:
+            if method == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                config = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                config["random"] = random.Random(config.get("seed", 0))
+                self.configs[config.pop("account")] = config
+            elif method == "DELETE":
+                account = re.search(r"account=(\d+)", environ.get("QUERY_STRING", ""))
+                for name in [account.group(1)] if account else list(self.configs):
+                    self.configs.pop(name, None)
+                    for table in (self.buckets, self.lagging):
+                        for entry in [entry for entry in table if entry[0] == name]:
+                            del table[entry]
+            payload = json.dumps(self.injected).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]

@@ -1,0 +1,97 @@
+"""The shipped IAM policies are enough, and no more than enough, with IAM enforced by the emulator."""
+
+import json
+import os
+import sys
+import urllib.request
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COLLECTION = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "harness"))
+
+from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position
+from seed import seed  # noqa: E402  pylint: disable=wrong-import-position
+
+ACCOUNT = "777777777777"
+KINDS = ["symmetric_off", "symmetric_on_730", "pending_off", "asymmetric_rsa", "disabled_off", "mr_primary"]
+NEVER_NEEDED = {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:DisableKeyRotation"}
+
+
+def policy(name):
+    with open(os.path.join(COLLECTION, "policies", "keyguard-kms-%s.json" % name), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def actions(document):
+    return set(action for statement in document["Statement"] for action in statement["Action"])
+
+
+@pytest.fixture(scope="module")
+def enforced():
+    """An emulator of its own (IAM enforcement is global), seeded, with a user per shipped policy."""
+    emulator = Emulator.start()
+    iam = emulator.boto3_client("iam", ACCOUNT)
+    credentials = {}
+    for name in ("readonly", "remediate"):
+        user = "keyguard-%s" % name
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName=user, PolicyDocument=json.dumps(policy(name)))
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        credentials[name] = (key["AccessKeyId"], key["SecretAccessKey"])
+    clients = {region: emulator.client(ACCOUNT, region) for region in ("us-east-1", "us-west-2")}
+    seed(clients, "us-east-1", kinds=KINDS)
+    request = urllib.request.Request(emulator.url + "/moto-api/reset-auth", data=b"0", method="POST",
+                                     headers={"Content-Type": "text/plain"})
+    urllib.request.urlopen(request, timeout=10).close()
+    yield emulator, credentials
+    emulator.stop()
+
+
+def target(fleet, emulator, credentials, name):
+    access_key, secret_key = credentials[name]
+    fleet.emulator = emulator
+    fleet.add_target("target", ACCOUNT, rotation_aws_access_key=access_key, rotation_aws_secret_key=secret_key,
+                     rotation_regions=["us-east-1"])
+
+
+def test_policies_never_grant_what_the_collection_must_not_do():
+    for name in ("readonly", "remediate"):
+        granted = actions(policy(name))
+        assert not granted & NEVER_NEEDED
+        assert all(action.startswith("kms:") and "*" not in action for action in granted)
+    assert actions(policy("readonly")) < actions(policy("remediate"))
+
+
+def test_report_playbook_with_the_read_only_policy(enforced, fleet):
+    emulator, credentials = enforced
+    target(fleet, emulator, credentials, "readonly")
+    code, output = fleet.run("report")
+    assert code == 0, output[-3000:]
+    report = fleet.report("target")
+    assert report["summary"]["errors"] == 0 and report["summary"]["total"] == len(KINDS)
+    code, output = fleet.run("remediate", check=True)
+    assert code == 0, output[-3000:]
+
+
+def test_remediate_with_the_read_only_policy_fails_cleanly_per_key(enforced, fleet):
+    emulator, credentials = enforced
+    target(fleet, emulator, credentials, "readonly")
+    code, output = fleet.run("remediate")
+    assert code != 0 and "Traceback" not in output
+    report = fleet.report("target")
+    failed = [entry for entry in report["keys"] if entry["error"]]
+    assert failed and all("AccessDenied" in entry["error"] for entry in failed)
+    assert {entry["phase"] for entry in failed} == {"KMS.3", "KMS.4"}
+    assert all(entry["after"]["compliance"] in ("ERROR", "NOT_APPLICABLE", "NON_COMPLIANT", "COMPLIANT")
+               for entry in report["keys"])
+
+
+def test_remediate_with_the_remediate_policy(enforced, fleet):
+    emulator, credentials = enforced
+    target(fleet, emulator, credentials, "remediate")
+    code, output = fleet.run("remediate")
+    assert code == 0, output[-3000:]
+    summary = fleet.report("target")["summary"]
+    assert summary["errors"] == 0 and summary["keys_changed"] == 4
