@@ -10,9 +10,9 @@ export ANSIBLE_COLLECTIONS_PATH := $(TREE)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test demo sanity lint units integration molecule changelog-lint collection clean
+.PHONY: test demo sanity lint units integration molecule bench bench-smoke changelog-lint collection clean
 
-test: sanity changelog-lint lint units integration molecule
+test: sanity changelog-lint lint units integration molecule bench-smoke
 
 $(VENV)/.installed: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,21 @@ demo: collection
 	cd $(COLLECTION) && KEYGUARD_DEMO_DIR=$(CURDIR)/demo-output $(BIN)/python tests/harness/demo.py
 
 clean:
-	rm -rf build $(VENV)
+	rm -rf build $(VENV) .venv-awscli
 
 molecule: collection
 	cd $(COLLECTION) && $(BIN)/molecule test --scenario-name rotation
+
+# Peer (a) needs the AWS CLI; awscli pins its own botocore, so it gets a venv of its own.
+.venv-awscli/.installed:
+	$(PYTHON) -m venv .venv-awscli
+	.venv-awscli/bin/pip install --quiet awscli
+	touch $@
+
+bench: collection .venv-awscli/.installed
+	cd $(COLLECTION) && $(BIN)/python benchmarks/run.py --aws-cli $(CURDIR)/.venv-awscli/bin/aws \
+		--output $(CURDIR)/benchmark-results $(BENCH_ARGS)
+
+bench-smoke: collection .venv-awscli/.installed
+	cd $(COLLECTION) && $(BIN)/python benchmarks/run.py --aws-cli $(CURDIR)/.venv-awscli/bin/aws \
+		--output $(CURDIR)/build/benchmark-smoke --sizes 50 --peer-sizes 10 --no-latency --smoke

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import threading
+import time
 from copy import copy
 from datetime import datetime, timedelta, timezone
 
@@ -441,6 +442,7 @@ class RecordingApp:
         credential = re.search(r"Credential=([^/]+)/\d+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
         with self.lock:
             self.requests.append({
+                "time": time.time(),
                 "operation": operation,
                 "access_key": credential.group(1) if credential else None,
                 "region": credential.group(2) if credential else None,

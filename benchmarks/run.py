@@ -1,0 +1,260 @@
+"""Side-by-side benchmark: keyguard.kms against the AWS CLI loop and a per-key amazon.aws loop.
+
+Each tool runs on its own identically seeded copy of the dataset (an account of its own
+in the KMS emulator), interleaved per size, optionally behind realistic latency and
+KMS's request quotas. Prints a table with ratios measured in the same run, writes
+results.json and time_vs_n.png.
+
+    python benchmarks/run.py                       # N = 100, 500, 1000 per Region; peers at N = 100
+    python benchmarks/run.py --sizes 50 --peer-sizes 10 --no-latency --smoke   # what make test runs
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COLLECTION = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(COLLECTION, "tests", "harness"))
+
+from emulator import SECRET_KEY, Emulator  # noqa: E402  pylint: disable=wrong-import-position
+from seed import create_key  # noqa: E402  pylint: disable=wrong-import-position
+
+REGIONS = ("us-east-1", "us-west-2")
+PERIOD = 365
+# Fixed proportions, per 20 keys of a Region (plus one AWS managed key per Region).
+MIX = [("symmetric_off", 5), ("symmetric_on_365", 3), ("symmetric_on_730", 1), ("disabled_off", 1),
+       ("pending_off", 2), ("pending_on_180", 1), ("asymmetric_rsa", 1), ("asymmetric_ecc", 1), ("hmac", 1),
+       ("external", 1), ("cloudhsm", 1), ("mr_primary", 1), ("mr_replica", 1)]
+INELIGIBLE = {"asymmetric_rsa", "asymmetric_ecc", "hmac", "external", "cloudhsm", "mr_replica", "aws_managed"}
+WRITES = {"EnableKeyRotation", "DisableKeyRotation", "CancelKeyDeletion", "EnableKey", "DisableKey",
+          "ScheduleKeyDeletion", "PutKeyPolicy", "TagResource", "UntagResource", "UpdateKeyDescription"}
+QUOTA = {"EnableKeyRotation": 15.0, "CancelKeyDeletion": 5.0, "EnableKey": 5.0}
+TOOLS = ("aws-cli-loop", "kms_key-loop", "keyguard-remediate", "keyguard-report")
+
+
+def kinds_for(n):
+    plan = []
+    while len(plan) < n:
+        for kind, count in MIX:
+            plan.extend([kind] * count)
+    return plan[:n] + ["aws_managed"]
+
+
+def seed_dataset(emulator, account, n):
+    clients = {region: emulator.client(account, region) for region in REGIONS}
+    jobs = [(region, kind, index) for region in REGIONS for index, kind in enumerate(kinds_for(n))]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda job: create_key(clients, job[0], job[1], job[2]), jobs))
+    return keys
+
+
+def expected(kind, report):
+    """(final key state, rotation ok?) a correct remediation leaves, or the verdict a report must give."""
+    if report:
+        if kind in INELIGIBLE:
+            return "NOT_APPLICABLE"
+        if kind.startswith("pending_"):
+            return "NON_COMPLIANT"
+        if kind in ("symmetric_on_365", "pending_on_180"):
+            return "COMPLIANT"
+        return "NON_COMPLIANT"
+    if kind in INELIGIBLE:
+        return None
+    if kind == "disabled_off":
+        return ("Disabled", False)
+    return ("Enabled", True)
+
+
+def judge(emulator, account, keys, requests, report_file=None):
+    """Keys handled correctly: right final state, and no write call sent where none belongs."""
+    state = dict(((k["region"], k["metadata"]["KeyId"]), k) for k in emulator.state(account))
+    written = set((r["region"], (r["key_id"] or "").split(":key/")[-1]) for r in requests
+                  if r["operation"] in WRITES)
+    verdicts = {}
+    if report_file:
+        with open(report_file, encoding="utf-8") as handle:
+            verdicts = dict(((k["region"], k["key_id"]), k["before"]["compliance"]) for k in json.load(handle)["keys"])
+    correct = 0
+    for key in keys:
+        where = (key["region"], key["key_id"])
+        if report_file is not None:
+            ok = where not in written and (key["kind"] == "aws_managed" or
+                                           verdicts.get(where) == expected(key["kind"], True))
+        else:
+            want = expected(key["kind"], False)
+            found = state[where]
+            if want is None or want[0] == "Disabled":
+                ok = where not in written and found["metadata"]["KeyState"] == key_state_before(key)
+            else:
+                ok = (found["metadata"]["KeyState"] == want[0] and found["rotation_enabled"]
+                      and (found["rotation_period_days"] or 0) <= PERIOD)
+        correct += bool(ok)
+    return correct
+
+
+def key_state_before(key):
+    if key["kind"] == "external":
+        return "PendingImport"
+    if key["kind"] == "disabled_off":
+        return "Disabled"
+    return "Enabled"
+
+
+def throughput(requests):
+    """Writes per second against the quota, per operation and Region, while one phase sent them.
+
+    EnableKeyRotation counts the KMS.4 phase only (keys that were not rescued), so the gap
+    between the KMS.3 and KMS.4 tasks is not taken for slowness.
+    """
+    rescued = set(r["key_id"] for r in requests if r["operation"] == "CancelKeyDeletion")
+    fractions = {}
+    for operation, quota in QUOTA.items():
+        for region in REGIONS:
+            times = sorted(r["time"] for r in requests if r["operation"] == operation and r["region"] == region
+                           and (operation != "EnableKeyRotation" or r["key_id"] not in rescued))
+            if len(times) >= 10:
+                rate = (len(times) - 1) / max(times[-1] - times[0], 1e-6)
+                fractions["%s@%s" % (operation, region)] = rate / quota
+    return fractions
+
+
+def run_tool(tool, emulator, account, workdir, aws_cli):
+    env = dict(os.environ, **emulator.connection_env(account, REGIONS[0]))
+    env.update(ANSIBLE_NOCOLOR="1", KMS4_REGIONS=" ".join(REGIONS), ANSIBLE_LOCALHOST_WARNING="false")
+    report_dir = os.path.join(workdir, tool + "-" + account)
+    if tool == "aws-cli-loop":
+        command = ["bash", os.path.join(HERE, "peers", "kms4_cli_fix.sh")]
+        env["PATH"] = os.path.dirname(os.path.abspath(aws_cli)) + os.pathsep + env["PATH"]
+    elif tool == "kms_key-loop":
+        command = ["ansible-playbook", os.path.join(HERE, "peers", "kms_key_loop.yml"),
+                   "-e", json.dumps({"kms4_regions": list(REGIONS), "ansible_python_interpreter": sys.executable})]
+    else:
+        inventory = os.path.join(workdir, "inventory-%s.json" % account)
+        host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                "rotation_aws_access_key": account, "rotation_aws_secret_key": SECRET_KEY,
+                "rotation_aws_endpoint_url": emulator.url, "rotation_regions": list(REGIONS),
+                "rotation_report_dir": report_dir, "rotation_concurrency": 16}
+        with open(inventory, "w", encoding="utf-8") as handle:
+            json.dump({"all": {"children": {"kms_targets": {"hosts": {"bench": host}}}}}, handle)
+        playbook = "keyguard.kms.remediate" if tool == "keyguard-remediate" else "keyguard.kms.report"
+        command = ["ansible-playbook", "-i", inventory, playbook]
+    measured = subprocess.run([sys.executable, os.path.join(HERE, "measure.py")] + command, env=env,
+                              capture_output=True, text=True, check=True)
+    result = json.loads(measured.stdout)
+    result["report_file"] = os.path.join(report_dir, "bench.json") if tool.startswith("keyguard") else None
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,500,1000", help="keys per Region for keyguard")
+    parser.add_argument("--peer-sizes", default="100", help="keys per Region for the peers (seconds per key)")
+    parser.add_argument("--latency", default="0.02,0.04", help="added per-call latency range, seconds")
+    parser.add_argument("--no-latency", action="store_true", help="no latency and no quota enforcement")
+    parser.add_argument("--output", default=os.path.join(os.getcwd(), "benchmark-results"))
+    parser.add_argument("--aws-cli", default=shutil.which("aws") or "aws", help="the aws command for peer (a)")
+    parser.add_argument("--smoke", action="store_true", help="fail unless every tool handled every key as expected "
+                        "(the peers' known mistakes excepted)")
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.sizes.split(",")]
+    peer_sizes = [int(n) for n in args.peer_sizes.split(",") if n]
+    faults = {} if args.no_latency else {"latency": [float(x) for x in args.latency.split(",")], "quotas": True}
+    os.makedirs(args.output, exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="keyguard-bench-")
+    emulator = Emulator.start()
+    rows = []
+    accounts = iter(range(600000000001, 600000009999))
+    try:
+        for n in sorted(set(sizes) | set(peer_sizes)):
+            tools = [t for t in TOOLS if (t.startswith("keyguard") and n in sizes) or
+                     (not t.startswith("keyguard") and n in peer_sizes)]
+            for tool in tools:
+                account = str(next(accounts))
+                keys = seed_dataset(emulator, account, n)
+                if faults:
+                    emulator.set_faults(account, **faults)
+                before = len(emulator.recorded_requests(account))
+                result = run_tool(tool, emulator, account, workdir, args.aws_cli)
+                emulator.clear_faults(account)
+                requests = emulator.recorded_requests(account)[before:]
+                correct = judge(emulator, account, keys, requests,
+                                result["report_file"] if tool == "keyguard-report" else None)
+                row = {"tool": tool, "n_per_region": n, "keys": len(keys), "wall_s": result["wall_s"],
+                       "cpu_s": result["cpu_s"], "peak_rss_mb": result["peak_rss_mb"],
+                       "calls_per_key": len(requests) / len(keys), "correct": correct,
+                       "returncode": result["returncode"],
+                       "throughput_vs_quota": throughput(requests) if tool == "keyguard-remediate" else {}}
+                rows.append(row)
+                print("%-19s N=%-5d %5d keys %8.1f s wall %7.1f s cpu %6.0f MB %5.1f calls/key %5d/%d correct"
+                      % (tool, n, len(keys), row["wall_s"], row["cpu_s"], row["peak_rss_mb"], row["calls_per_key"],
+                         correct, len(keys)), flush=True)
+    finally:
+        emulator.stop()
+    summary = summarize(rows)
+    with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as handle:
+        json.dump({"faults": faults, "rows": rows, "summary": summary}, handle, indent=2)
+    plot(rows, os.path.join(args.output, "time_vs_n.png"))
+    print_table(rows, summary)
+    if args.smoke:
+        wrong = [r for r in rows if r["tool"].startswith("keyguard") and (r["correct"] != r["keys"] or r["returncode"])]
+        peers_ran = all(any(r["tool"] == t for r in rows) for t in TOOLS)
+        print("smoke: %d passed, %d failed" % (len(rows) - len(wrong), len(wrong)))
+        return 1 if wrong or not peers_ran else 0
+    return 0
+
+
+def summarize(rows):
+    summary = {}
+    for n in sorted(set(r["n_per_region"] for r in rows)):
+        at = dict((r["tool"], r) for r in rows if r["n_per_region"] == n)
+        if "keyguard-remediate" in at:
+            ours = at["keyguard-remediate"]["wall_s"]
+            summary[n] = dict(("speedup_vs_" + peer, at[peer]["wall_s"] / ours) for peer in TOOLS[:2] if peer in at)
+    return summary
+
+
+def print_table(rows, summary):
+    print("\n| tool | N/Region | keys | wall s | CPU s | peak MB | calls/key | correct |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print("| %s | %d | %d | %.1f | %.1f | %.0f | %.1f | %d/%d |" % (
+            r["tool"], r["n_per_region"], r["keys"], r["wall_s"], r["cpu_s"], r["peak_rss_mb"], r["calls_per_key"],
+            r["correct"], r["keys"]))
+    for n, ratios in summary.items():
+        for name, value in ratios.items():
+            print("N=%d: keyguard.kms.remediate is %.1fx faster (%s)" % (n, value, name.replace("speedup_vs_", "than ")))
+    for r in rows:
+        for name, value in sorted(r["throughput_vs_quota"].items()):
+            print("N=%d: %s ran at %.0f%% of its quota" % (r["n_per_region"], name, value * 100))
+
+
+def plot(rows, path):
+    try:
+        import matplotlib  # pylint: disable=import-outside-toplevel
+        matplotlib.use("Agg")
+        from matplotlib import pyplot  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        print("matplotlib is not installed: no plot")
+        return
+    figure, axes = pyplot.subplots(figsize=(7, 4.5))
+    for tool in TOOLS:
+        points = sorted((r["keys"], r["wall_s"]) for r in rows if r["tool"] == tool)
+        if points:
+            axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=tool)
+    axes.set_xlabel("keys (two Regions)")
+    axes.set_ylabel("wall time, s")
+    axes.set_yscale("log")
+    axes.set_title("KMS.4 remediation and reporting against the KMS emulator")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
