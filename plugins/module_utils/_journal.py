@@ -16,8 +16,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fcntl
 import os
 import threading
+from contextlib import contextmanager
 
 
 def pending_from_text(text):
@@ -33,22 +35,38 @@ def pending_from_text(text):
 
 
 class RescueJournal:
+    """One journal may be shared by parallel runs (one per Region): every access takes a file lock."""
+
     def __init__(self, path):
         self.path = path
         self._lock = threading.Lock()
 
-    def pending(self):
+    @contextmanager
+    def _locked(self):
+        directory = os.path.dirname(self.path)
+        if directory and not os.path.isdir(directory):
+            os.makedirs(directory)
+        with self._lock:
+            with open(self.path + ".lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _read(self):
         try:
             with open(self.path) as handle:
                 return set(pending_from_text(handle.read()))
         except (IOError, OSError):
             return set()
 
+    def pending(self):
+        with self._locked():
+            return self._read()
+
     def _append(self, line):
-        with self._lock:
-            directory = os.path.dirname(self.path)
-            if directory and not os.path.isdir(directory):
-                os.makedirs(directory)
+        with self._locked():
             with open(self.path, "a") as handle:
                 handle.write(line + "\n")
                 handle.flush()
@@ -62,8 +80,8 @@ class RescueJournal:
 
     def compact(self):
         """Rewrite the journal with only the unfinished rescues (remove it when there are none)."""
-        with self._lock:
-            remaining = sorted(self.pending())
+        with self._locked():
+            remaining = sorted(self._read())
             if not remaining:
                 if os.path.exists(self.path):
                     os.remove(self.path)
