@@ -249,22 +249,22 @@ def _get_key_rotation_status(self):
     return json.dumps(result)
 
 
-def _enable_key(self):
-    key = _key_from_request(self)
+def _switch_key(response, enabled):
+    """EnableKey / DisableKey: refused while the key is pending deletion, import or unavailable."""
+    key = _key_from_request(response)
     if key.key_state in ("PendingDeletion", "PendingReplicaDeletion", "PendingImport", "Unavailable"):
         raise KMSInvalidStateException(f"{key.arn} is {key.key_state}.")
-    key.enabled = True
-    key.key_state = "Enabled"
+    key.enabled = enabled
+    key.key_state = "Enabled" if enabled else "Disabled"
     return json.dumps(None)
+
+
+def _enable_key(self):
+    return _switch_key(self, True)
 
 
 def _disable_key(self):
-    key = _key_from_request(self)
-    if key.key_state in ("PendingDeletion", "PendingReplicaDeletion", "PendingImport", "Unavailable"):
-        raise KMSInvalidStateException(f"{key.arn} is {key.key_state}.")
-    key.enabled = False
-    key.key_state = "Disabled"
-    return json.dumps(None)
+    return _switch_key(self, False)
 
 
 def _cancel_key_deletion(self):
