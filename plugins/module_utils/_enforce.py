@@ -123,9 +123,12 @@ class RotationEnforcer:
             after = dict(plan["after"])
             actions = [operation for operation, _params in plan["steps"]]
             if not self.check_mode:
-                self._execute(metadata["Arn"], key_id, plan["steps"], after)
-                if resuming and self.journal is not None:
-                    # Finished now, or found already finished (Enabled) by someone else.
+                rescuing = bool(plan["steps"]) and plan["steps"][0][0] == rotation.CANCEL_KEY_DELETION
+                if rescuing and self.journal is not None:
+                    self.journal.started(metadata["Arn"])
+                self._execute(key_id, plan["steps"], after)
+                # A resumed key is finished now, or was found finished (Enabled) by someone else.
+                if (rescuing or resuming) and self.journal is not None:
                     self.journal.finished(metadata["Arn"])
         except KmsError as error:
             return error_result(
@@ -145,11 +148,9 @@ class RotationEnforcer:
             result["primary_key_arn"], result["primary_region"] = rotation.primary_key(metadata)
         return result
 
-    def _execute(self, key_arn, key_id, steps, after):
+    def _execute(self, key_id, steps, after):
         for operation, params in steps:
             if operation == rotation.CANCEL_KEY_DELETION:
-                if self.journal is not None:
-                    self.journal.started(key_arn)
                 self.service.cancel_deletion(key_id)
             elif operation == rotation.ENABLE_KEY:
                 self.service.enable_key(key_id)
@@ -164,5 +165,3 @@ class RotationEnforcer:
                     period = rotation.period_to_set(period, params["period_mode"], current["rotation_period_days"])
                 self.service.enable_rotation(key_id, period)
                 after["rotation_period_days"] = period or rotation.DEFAULT_ROTATION_PERIOD_DAYS
-        if self.journal is not None and steps and steps[0][0] == rotation.CANCEL_KEY_DELETION:
-            self.journal.finished(key_arn)

@@ -114,6 +114,8 @@ _HINTS = {
     "UnrecognizedClientException": "the credentials are not valid for this account",
     "InvalidClientTokenId": "the credentials are not valid for this account",
     "ExpiredTokenException": "the session token has expired: refresh the credentials",
+    "NoCredentialsError": "no AWS credentials found: set a profile, access keys or a role for the connection",
+    "EndpointConnectionError": "check endpoint_url, the Region name and network access",
 }
 
 
@@ -121,12 +123,6 @@ def _explain(operation, error):
     if isinstance(error, botocore.exceptions.ClientError):
         code = error.response.get("Error", {}).get("Code", "Unknown")
         text = error.response.get("Error", {}).get("Message") or str(error)
-    elif isinstance(error, botocore.exceptions.NoCredentialsError):
-        code, text = "NoCredentials", "no AWS credentials found"
-        return KmsError(operation, code, "%s: set a profile, access keys or a role for the connection" % text)
-    elif isinstance(error, botocore.exceptions.EndpointConnectionError):
-        code, text = "EndpointConnectionError", str(error)
-        return KmsError(operation, code, "%s: check endpoint_url, the Region name and network access" % text)
     else:
         code, text = type(error).__name__, str(error)
     hint = _HINTS.get(code)
