@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 COLLECTION = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(COLLECTION, "tests", "harness"))
 
-from emulator import SECRET_KEY, Emulator  # noqa: E402  pylint: disable=wrong-import-position
+from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position
 from seed import create_key  # noqa: E402  pylint: disable=wrong-import-position
 
 REGIONS = ("us-east-1", "us-west-2")
@@ -136,10 +136,7 @@ def run_tool(tool, emulator, account, workdir, aws_cli):
                    "-e", json.dumps({"kms4_regions": list(REGIONS), "ansible_python_interpreter": sys.executable})]
     else:
         inventory = os.path.join(workdir, "inventory-%s.json" % account)
-        host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                "rotation_aws_access_key": account, "rotation_aws_secret_key": SECRET_KEY,
-                "rotation_aws_endpoint_url": emulator.url, "rotation_regions": list(REGIONS),
-                "rotation_report_dir": report_dir, "rotation_concurrency": 16}
+        host = emulator.target_host(account, REGIONS, report_dir, rotation_concurrency=16)
         with open(inventory, "w", encoding="utf-8") as handle:
             json.dump({"all": {"children": {"kms_targets": {"hosts": {"bench": host}}}}}, handle)
         playbook = "keyguard.kms.remediate" if tool == "keyguard-remediate" else "keyguard.kms.report"

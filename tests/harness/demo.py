@@ -13,7 +13,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from emulator import SECRET_KEY, Emulator  # noqa: E402  pylint: disable=wrong-import-position
+from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position
 from seed import KINDS, create_key, seed  # noqa: E402  pylint: disable=wrong-import-position
 
 ACCOUNTS = {"demo-prod": "111111111111", "demo-dev": "222222222222"}
@@ -29,16 +29,8 @@ def banner(text):
 def write_inventory(emulator):
     hosts = {}
     for name, account in ACCOUNTS.items():
-        hosts[name] = {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": sys.executable,
-            "rotation_aws_access_key": account,
-            "rotation_aws_secret_key": SECRET_KEY,
-            "rotation_aws_endpoint_url": emulator.url,
-            "rotation_regions": list(REGIONS),
-            "rotation_report_dir": os.path.join(OUTPUT, "reports"),
-            "rotation_exempt_tags": INTENDED_DELETION,
-        }
+        hosts[name] = emulator.target_host(account, REGIONS, os.path.join(OUTPUT, "reports"),
+                                           rotation_exempt_tags=INTENDED_DELETION)
     path = os.path.join(OUTPUT, "inventory.json")
     with open(path, "w", encoding="utf-8") as handle:
         json.dump({"all": {"children": {"kms_targets": {"hosts": hosts}}}}, handle, indent=2)

@@ -93,6 +93,20 @@ class Emulator:
             aws_secret_access_key=SECRET_KEY,
         )
 
+    def target_host(self, account, regions, report_dir, **variables):
+        """Inventory variables of one AWS target (an emulator account) for the rotation role."""
+        host = {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+            "rotation_aws_access_key": account,
+            "rotation_aws_secret_key": SECRET_KEY,
+            "rotation_aws_endpoint_url": self.url,
+            "rotation_regions": list(regions),
+            "rotation_report_dir": str(report_dir),
+        }
+        host.update(variables)
+        return host
+
     def connection_env(self, account, region="us-east-1"):
         """Environment for ansible-playbook runs: amazon.aws modules and botocore both honour it."""
         return {

@@ -117,17 +117,7 @@ class Fleet:
         self.hosts = {}
 
     def add_target(self, name, account, **variables):
-        host = {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": sys.executable,
-            "rotation_aws_access_key": account,
-            "rotation_aws_secret_key": "emulator-secret",
-            "rotation_aws_endpoint_url": self.emulator.url,
-            "rotation_regions": list(self.REGIONS),
-            "rotation_report_dir": str(self.report_dir),
-        }
-        host.update(variables)
-        self.hosts[name] = host
+        self.hosts[name] = self.emulator.target_host(account, self.REGIONS, self.report_dir, **variables)
 
     def inventory(self):
         path = self.tmp_path / "inventory.yml"
