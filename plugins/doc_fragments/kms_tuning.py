@@ -24,5 +24,20 @@ options:
         (for example C(EnableKeyRotation=15), C(CancelKeyDeletion=5), C(EnableKey=5), C(DescribeKey=2000)).
       - Raise them for an account whose quotas AWS raised; lower them to leave room for other
         workloads in the same account and Region. Throttling is retried either way.
+      - Each rate must be at least 0.1 requests per second.
     type: dict
+  request_timeout:
+    description:
+      - Seconds to wait for a connection to the KMS endpoint and for each answer. A request that gets no
+        answer in time is retried as a dropped connection.
+    type: int
+    default: 15
+  stall_timeout:
+    description:
+      - Seconds a Region's KMS endpoint may go without answering any request (every request timing out or
+        dropping) before the module gives up on that Region. Its keys are then C(ERROR) with reason
+        C(ENDPOINT_UNRESPONSIVE) and a message naming the endpoint; other Regions go on.
+      - So a hung endpoint ends a task after about O(stall_timeout) plus O(request_timeout) seconds.
+    type: int
+    default: 120
 """

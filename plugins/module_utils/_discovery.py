@@ -2,12 +2,14 @@
 # Copyright: keyguard.kms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""List every key of a Region with its rotation status and KMS.4 verdict.
+"""List every key of a Region with its rotation status and verdict.
 
 Per Region: one paginated ListKeys and one paginated ListAliases, then per key
 DescribeKey, GetKeyRotationStatus (only where it means something) and, when
-asked, ListResourceTags, on a bounded thread pool. A key that cannot be read is
-reported as ERROR with its message, never dropped.
+asked, ListResourceTags, on a bounded thread pool. Keys given by key ARN are
+read directly, without ListKeys. A key that cannot be read is reported as ERROR
+with every field that was read, never dropped; aliases are optional data, so a
+Region whose aliases cannot be listed is reported without them, with a warning.
 
 This is a private module: its interface may change without notice.
 """
@@ -19,6 +21,7 @@ __metaclass__ = type
 import datetime
 
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
+from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsError
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import map_concurrently
 
@@ -41,36 +44,21 @@ def aliases_by_key(aliases):
     return mapping
 
 
-def reference_matcher(references, aliases):
-    """A predicate telling whether a listed key is one of ``references`` (IDs, ARNs, alias names or ARNs)."""
-    if not references:
-        return None
-    wanted = set()
-    alias_targets = dict((alias["AliasName"], alias.get("TargetKeyId")) for alias in aliases)
-    alias_targets.update((alias["AliasArn"], alias.get("TargetKeyId")) for alias in aliases if alias.get("AliasArn"))
-    for reference in references:
-        if reference in alias_targets:
-            wanted.add(alias_targets[reference])
-        elif ":key/" in reference:
-            wanted.add(reference.split(":key/", 1)[1])
-        else:
-            wanted.add(reference)
-    return lambda listed: listed["KeyId"] in wanted
+def alias_targets(aliases):
+    """{alias name or alias ARN: key ID}."""
+    targets = dict((alias["AliasName"], alias.get("TargetKeyId")) for alias in aliases)
+    targets.update((alias["AliasArn"], alias.get("TargetKeyId")) for alias in aliases if alias.get("AliasArn"))
+    return targets
 
 
-def tags_match(tags, tag_filters):
-    """Every filter tag present with (one of) the value(s) given; an empty value list means any value."""
-    for name, values in (tag_filters or {}).items():
-        if name not in tags:
-            return False
-        if values and tags[name] not in values:
-            return False
-    return True
-
-
-def key_record(region, metadata, status, aliases, tags, max_rotation_period_days):
-    compliance, reason, message = rotation.judge_kms4(metadata, status, max_rotation_period_days)
+def key_record(region, metadata, status, aliases, tags, desired, error=None):
+    """What discovery says of one key; ``error`` (a KmsError) makes it ERROR with every field read so far."""
     view = rotation.rotation_view(status)
+    if error is None:
+        compliance, reason, message = rotation.judge(metadata, status, desired)
+    else:
+        compliance, reason = rotation.ERROR, error.code
+        message = "key %s in %s could not be read: %s" % (metadata.get("KeyId"), region, error.message)
     primary_arn, primary_region = rotation.primary_key(metadata)
     record = {
         "key_id": metadata["KeyId"],
@@ -81,7 +69,7 @@ def key_record(region, metadata, status, aliases, tags, max_rotation_period_days
         "description": metadata.get("Description", ""),
         "key_state": metadata.get("KeyState"),
         "key_manager": metadata.get("KeyManager"),
-        "key_spec": rotation.key_spec(metadata),
+        "key_spec": rotation.key_spec(metadata) if "KeyManager" in metadata else None,
         "key_usage": metadata.get("KeyUsage"),
         "origin": metadata.get("Origin"),
         "custom_key_store_id": metadata.get("CustomKeyStoreId"),
@@ -103,71 +91,79 @@ def key_record(region, metadata, status, aliases, tags, max_rotation_period_days
     return record
 
 
-def error_record(region, key_id, key_arn, error):
-    return {
-        "key_id": key_id,
-        "key_arn": key_arn,
-        "region": region,
-        "aliases": [],
-        "key_state": None,
-        "rotation_enabled": None,
-        "rotation_period_days": None,
-        "compliance": rotation.ERROR,
-        "reason": error.code,
-        "message": "key %s in %s could not be read: %s" % (key_id, region, error.message),
-    }
-
-
 class RegionScanner:
     def __init__(self, service, options):
-        """``options``: key_ids, tag_filters, include_tags, include_aws_managed,
-        max_rotation_period_days, concurrency."""
+        """``options``: key_ids, tag_filters (normalized), include_tags, include_aws_managed,
+        desired (from _rotation.kms4_rotation), concurrency."""
         self.service = service
         self.options = options
+        self.warnings = []
 
     def scan(self):
+        """The records of the Region's keys; self.warnings says what could not be read."""
         region = self.service.region
-        listed = self.service.list_keys()
-        aliases = self.service.list_aliases()
+        references = self.options.get("key_ids")
+        direct = [ref for ref in references or [] if rotation.arn_region(ref) == region and ":key/" in ref]
+        by_listing = [ref for ref in references or [] if rotation.arn_region(ref) is None or ":alias/" in ref]
+        aliases = self._aliases()
+        targets = alias_targets(aliases)
+        listed = []
+        if references is None or by_listing:
+            listed = self.service.list_keys()
+            if references is not None:
+                wanted = set(selection.key_id_of(ref, targets) for ref in by_listing
+                             if rotation.arn_region(ref) in (None, region))
+                listed = [key for key in listed if key["KeyId"] in wanted]
+        seen = set(key["KeyId"] for key in listed)
+        listed += [{"KeyId": selection.key_id_of(ref, {}), "KeyArn": ref, "direct": True} for ref in direct
+                   if selection.key_id_of(ref, {}) not in seen]
         alias_map = aliases_by_key(aliases)
-        matcher = reference_matcher(self.options.get("key_ids"), aliases)
-        if matcher:
-            listed = [key for key in listed if matcher(key)]
 
         def read(key):
-            try:
-                return self._read(key, alias_map.get(key["KeyId"], []))
-            except KmsError as error:
-                return error_record(region, key["KeyId"], key.get("KeyArn"), error)
+            return self._read(key, alias_map.get(key["KeyId"], []))
 
         records = map_concurrently(read, listed, self.options.get("concurrency", 8))
         return [record for record in records if record is not None]
 
+    def _aliases(self):
+        try:
+            return self.service.list_aliases()
+        except KmsError as error:
+            self.warnings.append(
+                "aliases of Region %s could not be listed, so keys are reported without them: %s"
+                % (self.service.region, error.message))
+            return []
+
     def _read(self, listed, aliases):
         options = self.options
-        metadata = self.service.describe_key(listed["KeyId"])
-        if metadata.get("KeyManager") == "AWS" and not options.get("include_aws_managed"):
-            return None
-        tags = None
-        if options.get("include_tags") or options.get("tag_filters"):
-            # AWS managed keys cannot be tagged (and ListResourceTags is refused on them).
-            tags = {} if metadata.get("KeyManager") == "AWS" else self.service.list_tags(metadata["KeyId"])
-            if not tags_match(tags, options.get("tag_filters")):
+        region = self.service.region
+        metadata = {"KeyId": listed["KeyId"], "Arn": listed.get("KeyArn")}
+        status = tags = None
+        try:
+            metadata = self.service.describe_key(listed["KeyId"] if not listed.get("direct") else listed["KeyArn"])
+            if metadata.get("KeyManager") == "AWS" and not options.get("include_aws_managed"):
                 return None
-            if not options.get("include_tags"):
-                tags = None
-        status = None
-        if rotation.needs_rotation_status(metadata):
-            status = self.service.get_rotation_status(metadata["KeyId"])
-        return key_record(self.service.region, metadata, status, aliases, tags, options.get("max_rotation_period_days"))
+            if options.get("include_tags") or options.get("tag_filters"):
+                # AWS managed keys cannot be tagged (and ListResourceTags is refused on them).
+                tags = {} if metadata.get("KeyManager") == "AWS" else self.service.list_tags(metadata["KeyId"])
+                if not selection.tags_match_all(tags, options.get("tag_filters") or {}):
+                    return None
+                if not options.get("include_tags"):
+                    tags = None
+            if rotation.needs_rotation_status(metadata):
+                status = self.service.get_rotation_status(metadata["KeyId"])
+        except KmsError as error:
+            if listed.get("direct") and error.code == "NotFoundException":
+                return None
+            return key_record(region, metadata, None, aliases, tags, options["desired"], error)
+        return key_record(region, metadata, status, aliases, tags, options["desired"])
 
 
 def summarize(records):
     """Counts per compliance, per reason and per Region."""
     summary = {
         "total": len(records),
-        "by_compliance": dict((name, 0) for name in (
-            rotation.COMPLIANT, rotation.NON_COMPLIANT, rotation.NOT_APPLICABLE, rotation.ERROR)),
+        "by_compliance": dict((name, 0) for name in rotation.COMPLIANCE_VALUES),
         "by_reason": {},
         "by_region": {},
     }

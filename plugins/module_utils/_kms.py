@@ -43,30 +43,52 @@ DEFAULT_RATE_LIMITS = {
     "CancelKeyDeletion": 5.0,
     "EnableKey": 5.0,
 }
+# Slower than this and a run over a few hundred keys would take days: surely a typo.
+MIN_RATE_LIMIT = 0.1
+
+# The largest Limit each list operation accepts (KMS API reference). botocore's shared shape
+# allows 1000 for all of them, so botocore does not catch a page size that KMS refuses.
+PAGE_SIZES = {"ListKeys": 1000, "ListAliases": 100, "ListResourceTags": 50}
 
 DEFAULT_MAX_ATTEMPTS = 10
+DEFAULT_REQUEST_TIMEOUT = 15
+DEFAULT_STALL_TIMEOUT = 120
 RETRIED_ERROR_CODES = (
     "ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException",
     "KMSInternalException", "DependencyTimeoutException", "InternalFailure", "ServiceUnavailable",
 )
 BACKOFF_BASE_SECONDS = 0.2
 BACKOFF_CAP_SECONDS = 5.0
+ENDPOINT_UNRESPONSIVE = "ENDPOINT_UNRESPONSIVE"
 
 # Right after CancelKeyDeletion / EnableKey, KMS can still answer with the old state.
 STATE_LAG_ERROR_CODES = ("KMSInvalidStateException", "DisabledException")
 
 
+def tuning_argument_spec(concurrency):
+    """The options both modules share: how hard and how long they push KMS (doc fragment kms_tuning)."""
+    return dict(
+        max_attempts=dict(type="int", default=DEFAULT_MAX_ATTEMPTS),
+        concurrency=dict(type="int", default=concurrency),
+        rate_limits=dict(type="dict"),
+        request_timeout=dict(type="int", default=DEFAULT_REQUEST_TIMEOUT),
+        stall_timeout=dict(type="int", default=DEFAULT_STALL_TIMEOUT),
+    )
+
+
 def tuning_errors(params):
-    """Messages for the concurrency, max_attempts and rate_limits options both modules share."""
+    """Messages for the tuning options both modules share."""
     errors = rate_limit_errors(params["rate_limits"])
-    for name in ("concurrency", "max_attempts"):
+    for name in ("concurrency", "max_attempts", "request_timeout", "stall_timeout"):
         if params[name] < 1:
             errors.append("%s must be 1 or more, got %s" % (name, params[name]))
     return errors
 
 
 def rate_limit_errors(rate_limits):
-    """Messages for rate_limits entries that name no known operation or no positive rate."""
+    """Messages for rate_limits entries that name no known operation or no sane rate."""
+    if rate_limits is not None and not isinstance(rate_limits, dict):
+        return ["rate_limits must be a dict of operation name to requests per second, for example {EnableKeyRotation: 50}"]
     errors = []
     for operation, rate in (rate_limits or {}).items():
         if operation not in DEFAULT_RATE_LIMITS:
@@ -74,22 +96,34 @@ def rate_limit_errors(rate_limits):
                 "rate_limits: unknown operation '%s'; use one of %s"
                 % (operation, ", ".join(sorted(DEFAULT_RATE_LIMITS)))
             )
-        elif isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
-            errors.append("rate_limits: %s must be a number of requests per second above 0" % operation)
+        elif isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate >= MIN_RATE_LIMIT:
+            errors.append(
+                "rate_limits: %s must be a number of requests per second of at least %s, got %r"
+                % (operation, MIN_RATE_LIMIT, rate)
+            )
     return errors
 
 
-def client_config():
-    """botocore client config: no retries of its own, KmsService retries."""
-    return {"retries": {"mode": "standard", "total_max_attempts": 1}}
+def client_config(request_timeout=DEFAULT_REQUEST_TIMEOUT):
+    """botocore client config: bounded waits, no retries of its own (KmsService retries)."""
+    return {
+        "retries": {"mode": "standard", "total_max_attempts": 1},
+        "connect_timeout": request_timeout,
+        "read_timeout": request_timeout,
+    }
+
+
+def _no_answer(error):
+    """A request that got no answer at all: the connection dropped or timed out."""
+    return isinstance(error, (botocore.exceptions.ConnectionClosedError, botocore.exceptions.ReadTimeoutError,
+                              botocore.exceptions.ConnectTimeoutError))
 
 
 def _retryable(error):
     if isinstance(error, botocore.exceptions.ClientError):
         return error.response.get("Error", {}).get("Code") in RETRIED_ERROR_CODES
-    # Dropped or timed-out connections; a refused connection or a bad endpoint is not retried.
-    return isinstance(error, (botocore.exceptions.ConnectionClosedError, botocore.exceptions.ReadTimeoutError,
-                              botocore.exceptions.ConnectTimeoutError))
+    # A refused connection or a bad endpoint is not retried: it will not get better.
+    return _no_answer(error)
 
 
 class KmsError(Exception):
@@ -116,10 +150,14 @@ _HINTS = {
     "ExpiredTokenException": "the session token has expired: refresh the credentials",
     "NoCredentialsError": "no AWS credentials found: set a profile, access keys or a role for the connection",
     "EndpointConnectionError": "check endpoint_url, the Region name and network access",
+    "ReadTimeoutError": "the endpoint {endpoint} did not answer within request_timeout: check the endpoint and "
+    "network, or raise request_timeout",
+    "ConnectTimeoutError": "could not connect to {endpoint} within request_timeout: check endpoint_url, VPC "
+    "endpoints and network access",
 }
 
 
-def _explain(operation, error):
+def _explain(operation, error, endpoint):
     if isinstance(error, botocore.exceptions.ClientError):
         code = error.response.get("Error", {}).get("Code", "Unknown")
         text = error.response.get("Error", {}).get("Message") or str(error)
@@ -128,7 +166,7 @@ def _explain(operation, error):
     hint = _HINTS.get(code)
     message = "%s failed with %s: %s" % (operation, code, text)
     if hint:
-        message += " (%s)" % hint.format(operation=operation)
+        message += " (%s)" % hint.format(operation=operation, endpoint=endpoint)
     return KmsError(operation, code, message)
 
 
@@ -155,23 +193,58 @@ class RateLimiter:
 
 
 class KmsService:
-    """KMS calls for one account and Region."""
+    """KMS calls for one account and Region.
 
-    def __init__(self, client, region, rate_limits=None, sleep=time.sleep, max_attempts=DEFAULT_MAX_ATTEMPTS):
+    A Region whose endpoint answers nothing (every request times out or drops) for
+    ``stall_timeout`` seconds is given up: its calls then fail at once with
+    ENDPOINT_UNRESPONSIVE, so a hung endpoint costs minutes, not hours.
+    """
+
+    def __init__(self, client, region, rate_limits=None, sleep=time.sleep, max_attempts=DEFAULT_MAX_ATTEMPTS,
+                 stall_timeout=DEFAULT_STALL_TIMEOUT, clock=time.monotonic):
         self.client = client
         self.region = region
         self.limiter = RateLimiter(rate_limits)
         self.max_attempts = max_attempts
+        self.stall_timeout = stall_timeout
+        self.endpoint = getattr(getattr(client, "meta", None), "endpoint_url", None) or "the KMS endpoint"
         self._sleep = sleep
+        self._clock = clock
+        self._last_answer = clock()
+        self._stalled = None
+        self._lock = threading.Lock()
+
+    def _answered(self):
+        with self._lock:
+            self._last_answer = self._clock()
+
+    def _stall_error(self, operation, error=None):
+        with self._lock:
+            if self._stalled is None and self._clock() - self._last_answer >= self.stall_timeout:
+                detail = " (the last try of %s: %s)" % (operation, error) if error is not None else ""
+                self._stalled = KmsError(
+                    operation, ENDPOINT_UNRESPONSIVE,
+                    "%s in %s has not answered any request for %d s (stall_timeout)%s: check the endpoint URL, "
+                    "VPC endpoint and network access, or raise stall_timeout if the endpoint is only slow"
+                    % (self.endpoint, self.region, self.stall_timeout, detail))
+            return self._stalled
 
     def _call(self, operation, method, **params):
         for attempt in range(self.max_attempts):
+            if self._stalled is not None:
+                raise KmsError(operation, ENDPOINT_UNRESPONSIVE, self._stalled.message)
             self.limiter.acquire(operation)
             try:
-                return getattr(self.client, method)(**params)
+                answer = getattr(self.client, method)(**params)
+                self._answered()
+                return answer
             except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+                if isinstance(error, botocore.exceptions.ClientError):
+                    self._answered()
+                elif _no_answer(error) and self._stall_error(operation, error) is not None:
+                    raise KmsError(operation, ENDPOINT_UNRESPONSIVE, self._stalled.message)
                 if not _retryable(error) or attempt == self.max_attempts - 1:
-                    raise _explain(operation, error)
+                    raise _explain(operation, error, self.endpoint)
             self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
 
     def describe_key(self, reference):
@@ -209,11 +282,11 @@ class KmsService:
                     raise
                 self._sleep(min(5.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0))
 
-    def _paginate(self, operation, method, result_key, page_size=1000, **params):
+    def _paginate(self, operation, method, result_key, **params):
         items = []
         marker = None
         while True:
-            page_params = dict(params, Limit=page_size)
+            page_params = dict(params, Limit=PAGE_SIZES[operation])
             if marker:
                 page_params["Marker"] = marker
             page = self._call(operation, method, **page_params)
@@ -229,7 +302,7 @@ class KmsService:
         return self._paginate("ListAliases", "list_aliases", "Aliases")
 
     def list_tags(self, key_id):
-        tags = self._paginate("ListResourceTags", "list_resource_tags", "Tags", page_size=50, KeyId=key_id)
+        tags = self._paginate("ListResourceTags", "list_resource_tags", "Tags", KeyId=key_id)
         return dict((tag["TagKey"], tag["TagValue"]) for tag in tags)
 
 

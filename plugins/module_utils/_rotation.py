@@ -4,9 +4,11 @@
 
 """Pure domain logic for KMS key rotation: no AWS calls, plain data in and out.
 
-Which keys KMS.4 applies to, how a key's state compares with the state asked for,
-and which KMS operations bring it there. Everything here follows the real KMS rules
-(see the collection's KMS facts), not an emulator's leniency.
+The one home of every rotation rule: which keys KMS.4 applies to, how a key
+compares with the rotation wanted (the verdict), and which KMS operations bring
+it there (the plan). The modules, the role's plugins and the reports all call
+these functions. Everything follows the real KMS rules (see the collection's KMS
+facts), not an emulator's leniency.
 
 This is a private module: its interface may change without notice.
 """
@@ -21,6 +23,26 @@ COMPLIANT = "COMPLIANT"
 NON_COMPLIANT = "NON_COMPLIANT"
 NOT_APPLICABLE = "NOT_APPLICABLE"
 ERROR = "ERROR"
+COMPLIANCE_VALUES = (COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, ERROR)
+
+# Reason codes: why a key is not compliant, not applicable, or in error.
+AWS_MANAGED = "AWS_MANAGED"
+ASYMMETRIC = "ASYMMETRIC"
+HMAC = "HMAC"
+IMPORTED_KEY_MATERIAL = "IMPORTED_KEY_MATERIAL"
+CUSTOM_KEY_STORE = "CUSTOM_KEY_STORE"
+MULTI_REGION_REPLICA = "MULTI_REGION_REPLICA"
+ROTATION_DISABLED = "ROTATION_DISABLED"
+ROTATION_PERIOD_MISMATCH = "ROTATION_PERIOD_MISMATCH"
+ROTATION_ENABLED = "ROTATION_ENABLED"
+PENDING_DELETION = "PENDING_DELETION"
+RESCUE_INTERRUPTED = "RESCUE_INTERRUPTED"
+KEY_DISABLED = "KEY_DISABLED"
+PENDING_REPLICA_DELETION = "PENDING_REPLICA_DELETION"
+KEY_NOT_USABLE = "KEY_NOT_USABLE"
+INVALID_KEY_REFERENCE = "INVALID_KEY_REFERENCE"
+# The reasons a rotation call (KMS.4) fixes.
+ROTATION_CHANGE_REASONS = (ROTATION_DISABLED, ROTATION_PERIOD_MISMATCH, ROTATION_ENABLED)
 
 MIN_ROTATION_PERIOD_DAYS = 90
 MAX_ROTATION_PERIOD_DAYS = 2560
@@ -32,6 +54,10 @@ ENABLE_KEY_ROTATION = "EnableKeyRotation"
 DISABLE_KEY_ROTATION = "DisableKeyRotation"
 WRITE_OPERATIONS = (CANCEL_KEY_DELETION, ENABLE_KEY, ENABLE_KEY_ROTATION, DISABLE_KEY_ROTATION)
 
+# What a plan says of a rescue: none, one this run starts, or one an interrupted run left.
+RESCUE_START = "start"
+RESCUE_RESUME = "resume"
+
 ASYMMETRIC_SPEC_PREFIXES = ("RSA_", "ECC_", "SM2", "ML_DSA_")
 HMAC_SPEC_PREFIX = "HMAC_"
 CUSTOM_KEY_STORE_ORIGINS = ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
@@ -42,26 +68,51 @@ _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]{1,250}$")
 _ARN = re.compile(r"^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key|alias)/(.+)$")
 
 
-def reference_error(reference, region):
-    """Why a key reference cannot be used in ``region``, or None when it can.
+# --- key references -----------------------------------------------------------
+
+def parse_arn(reference):
+    """(partition, region, account, kind, name) of a KMS key or alias ARN, or None."""
+    match = _ARN.match(reference or "")
+    return match.groups() if match else None
+
+
+def arn_account(reference):
+    """The account ID in a key or alias ARN, or None for IDs and alias names."""
+    parts = parse_arn(reference)
+    return parts[2] if parts else None
+
+
+def arn_region(reference):
+    """The Region in a key or alias ARN, or None for IDs and alias names."""
+    parts = parse_arn(reference)
+    return parts[1] if parts else None
+
+
+def reference_error(reference, region=None, partition=None):
+    """Why a key reference cannot be used in ``region`` (of ``partition``), or None when it can.
 
     Checked before any call, so a typo costs no request and gets a message that
-    says what to fix.
+    says what to fix. ``region`` None accepts an ARN of any Region.
     """
     if not isinstance(reference, str) or not reference.strip():
         return "an empty key reference was given: use a key ID, key ARN, alias name (alias/...) or alias ARN"
     if reference.startswith("arn:"):
-        match = _ARN.match(reference)
-        if not match:
+        parts = parse_arn(reference)
+        if not parts:
             return (
                 "'%s' is not a KMS key or alias ARN: expected "
                 "arn:aws:kms:<region>:<account>:key/<key-id> or ...:alias/<name>" % reference
             )
-        arn_region, kind, name = match.group(2), match.group(4), match.group(5)
-        if region and arn_region != region:
+        arn_partition, arn_region_name, _account, kind, name = parts
+        if region and arn_region_name != region:
             return (
                 "'%s' is in Region %s but this task connects to %s: run it with region: %s"
-                % (reference, arn_region, region, arn_region)
+                % (reference, arn_region_name, region, arn_region_name)
+            )
+        if partition and arn_partition != partition:
+            return (
+                "'%s' names partition %s but Region %s is in partition %s: write arn:%s:kms:..."
+                % (reference, arn_partition, arn_region_name, partition, partition)
             )
         if kind == "key" and not _KEY_ID.match(name):
             return "'%s' has a malformed key ID '%s': a key ID looks like 1234abcd-12ab-34cd-56ef-1234567890ab" % (
@@ -83,17 +134,12 @@ def reference_error(reference, region):
     return None
 
 
-def arn_account(reference):
-    """The account ID in a key or alias ARN, or None for IDs and alias names."""
-    match = _ARN.match(reference or "")
-    return match.group(3) if match else None
-
-
 def period_error(period):
     """Why a rotation period is refused, or None."""
     if period is None:
         return None
-    if not MIN_ROTATION_PERIOD_DAYS <= period <= MAX_ROTATION_PERIOD_DAYS:
+    if isinstance(period, bool) or not isinstance(period, int) or not (
+            MIN_ROTATION_PERIOD_DAYS <= period <= MAX_ROTATION_PERIOD_DAYS):
         return "rotation_period_days must be between %d and %d days, got %s" % (
             MIN_ROTATION_PERIOD_DAYS,
             MAX_ROTATION_PERIOD_DAYS,
@@ -101,6 +147,8 @@ def period_error(period):
         )
     return None
 
+
+# --- what a key is ------------------------------------------------------------
 
 def key_spec(metadata):
     return metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
@@ -121,22 +169,22 @@ def not_applicable(metadata):
     spec = key_spec(metadata)
     origin = metadata.get("Origin")
     if metadata.get("KeyManager") == "AWS":
-        return "AWS_MANAGED", "AWS managed key: AWS rotates it every year and its rotation cannot be configured"
+        return AWS_MANAGED, "AWS managed key: AWS rotates it every year and its rotation cannot be configured"
     if origin in CUSTOM_KEY_STORE_ORIGINS or metadata.get("CustomKeyStoreId"):
-        return "CUSTOM_KEY_STORE", "key in a custom key store (%s): automatic rotation is not supported" % origin
+        return CUSTOM_KEY_STORE, "key in a custom key store (%s): automatic rotation is not supported" % origin
     if origin == "EXTERNAL":
         return (
-            "IMPORTED_KEY_MATERIAL",
+            IMPORTED_KEY_MATERIAL,
             "imported key material: automatic rotation is not supported; rotate on demand after importing new material",
         )
     if spec.startswith(HMAC_SPEC_PREFIX):
-        return "HMAC", "HMAC key (%s): automatic rotation is not supported" % spec
+        return HMAC, "HMAC key (%s): automatic rotation is not supported" % spec
     if spec.startswith(ASYMMETRIC_SPEC_PREFIXES):
-        return "ASYMMETRIC", "asymmetric key (%s): automatic rotation is not supported" % spec
+        return ASYMMETRIC, "asymmetric key (%s): automatic rotation is not supported" % spec
     if multi_region_type(metadata) == "REPLICA":
         arn, region = primary_key(metadata)
         return (
-            "MULTI_REGION_REPLICA",
+            MULTI_REGION_REPLICA,
             "multi-Region replica: rotation is set on its primary key %s in Region %s and synced to replicas"
             % (arn, region),
         )
@@ -159,124 +207,17 @@ def needs_rotation_status(metadata):
     return not_applicable(metadata) is None and metadata.get("KeyState") in ("Enabled", "Disabled")
 
 
-def plan(metadata, status, desired, resuming=False):
-    """What to do with one key.
+# --- the rotation wanted ------------------------------------------------------
 
-    ``metadata`` is DescribeKey's KeyMetadata, ``status`` GetKeyRotationStatus's
-    output (None when not read), ``desired`` a dict with ``state`` (enabled or
-    disabled), ``rotation_period_days`` (None: leave as is / AWS default),
-    ``rotation_period_mode`` (exact, or maximum: only longer periods are changed)
-    and ``pending_deletion`` (keep or cancel).
-
-    ``resuming`` says the key's deletion was cancelled by an earlier run that
-    stopped before EnableKey (see _journal), so a Disabled key is finished off.
-
-    Returns a dict: compliance and reason judged on the state found, message,
-    steps (ordered (operation, params) pairs), before and predicted after.
-    """
-    key_state = metadata.get("KeyState")
-    before = dict(rotation_view(status), key_state=key_state)
-    want_enabled = desired["state"] == "enabled"
-    want_period = desired.get("rotation_period_days")
-    period_mode = desired.get("rotation_period_mode") or "exact"
-
-    def verdict(compliance, reason, message, steps=(), after=None):
-        return {
-            "compliance": compliance,
-            "reason": reason,
-            "message": message,
-            "steps": list(steps),
-            "before": before,
-            "after": after or dict(before),
-        }
-
-    skip = not_applicable(metadata)
-    if skip:
-        return verdict(NOT_APPLICABLE, skip[0], skip[1])
-
-    if key_state == "PendingDeletion":
-        when = metadata.get("DeletionDate")
-        scheduled = "scheduled for deletion%s" % (" on %s" % when if when else "")
-        if desired.get("pending_deletion") != "cancel":
-            return verdict(
-                NON_COMPLIANT,
-                "PENDING_DELETION",
-                "key is %s; left untouched (pending_deletion=keep): use pending_deletion=cancel to rescue it" % scheduled,
-            )
-        # Rotation status cannot be read while pending deletion, so it is always
-        # asserted after the rescue: the same steps in check mode and real runs.
-        rotation_step = _rotation_step(want_enabled, want_period, period_mode, keep_current_period=True)
-        # The period a rescued key had cannot be read before the rescue; with
-        # mode maximum it may be kept, so it is only known when exact.
-        predictable = want_enabled and want_period and period_mode == "exact"
-        after = {
-            "key_state": "Enabled",
-            "rotation_enabled": want_enabled,
-            "rotation_period_days": want_period if predictable else None,
-        }
-        return verdict(
-            NON_COMPLIANT,
-            "PENDING_DELETION",
-            "key was %s: deletion cancelled, key re-enabled, rotation %s" % (scheduled, desired["state"]),
-            [(CANCEL_KEY_DELETION, {}), (ENABLE_KEY, {})] + [rotation_step],
-            after,
-        )
-
-    if key_state == "Disabled" and resuming and desired.get("pending_deletion") == "cancel":
-        return verdict(
-            NON_COMPLIANT,
-            "PENDING_DELETION",
-            "an earlier run cancelled this key's deletion and stopped before re-enabling it: key re-enabled, "
-            "rotation %s" % desired["state"],
-            [(ENABLE_KEY, {}), _rotation_step(want_enabled, want_period, period_mode, keep_current_period=True)],
-            {
-                "key_state": "Enabled",
-                "rotation_enabled": want_enabled,
-                "rotation_period_days": period_to_set(want_period, period_mode, before["rotation_period_days"])
-                if want_enabled else None,
-            },
-        )
-
-    if key_state == "PendingReplicaDeletion":
-        return verdict(
-            NON_COMPLIANT,
-            "PENDING_REPLICA_DELETION",
-            "multi-Region primary waiting for its replicas to be deleted before its own deletion; left untouched",
-        )
-    if key_state not in ("Enabled", "Disabled"):
-        return verdict(
-            NON_COMPLIANT,
-            "KEY_NOT_USABLE",
-            "key state is %s: its rotation cannot be changed now; run again once the key is Enabled" % key_state,
-        )
-
-    gap = _rotation_gap(before, want_enabled, want_period, period_mode)
-    if gap is None:
-        return verdict(COMPLIANT, None, "rotation is %s as requested" % _describe_rotation(before))
-
-    if key_state == "Disabled":
-        return verdict(
-            NON_COMPLIANT,
-            "KEY_DISABLED",
-            "key is Disabled (rotation %s): KMS cannot change rotation on a disabled key and re-enabling it is "
-            "the key owner's decision; enable the key, then run again" % _describe_rotation(before),
-        )
-
-    reason, message = gap
-    step = _rotation_step(want_enabled, want_period, period_mode, keep_current_period=False)
-    after = dict(before)
-    after["rotation_enabled"] = want_enabled
-    after["rotation_period_days"] = (want_period or DEFAULT_ROTATION_PERIOD_DAYS) if want_enabled else None
-    return verdict(NON_COMPLIANT, reason, message, [step], after)
-
-
-def _rotation_step(want_enabled, want_period, period_mode, keep_current_period):
-    if not want_enabled:
-        return (DISABLE_KEY_ROTATION, {})
-    return (
-        ENABLE_KEY_ROTATION,
-        {"rotation_period_days": want_period, "period_mode": period_mode, "keep_current_period": keep_current_period},
-    )
+def desired_rotation(state="enabled", rotation_period_days=None, rotation_period_mode="exact",
+                     pending_deletion="keep"):
+    """The rotation wanted, as every function here takes it."""
+    return {
+        "state": state,
+        "rotation_period_days": rotation_period_days if state == "enabled" else None,
+        "rotation_period_mode": rotation_period_mode or "exact",
+        "pending_deletion": pending_deletion,
+    }
 
 
 def period_to_set(want_period, period_mode, current_period):
@@ -288,24 +229,27 @@ def period_to_set(want_period, period_mode, current_period):
     return want_period
 
 
-def _rotation_gap(before, want_enabled, want_period, period_mode):
-    """(reason, message) when the rotation found differs from the one asked for."""
-    enabled = before["rotation_enabled"]
-    current = before["rotation_period_days"]
+def rotation_gap(view, desired):
+    """(reason, message) when the rotation in ``view`` differs from the one wanted, else None."""
+    want_enabled = desired["state"] == "enabled"
+    want_period = desired.get("rotation_period_days")
+    period_mode = desired.get("rotation_period_mode") or "exact"
+    enabled = view["rotation_enabled"]
+    current = view["rotation_period_days"]
     if want_enabled and not enabled:
-        return "ROTATION_DISABLED", "automatic rotation is off"
+        return ROTATION_DISABLED, "automatic rotation is off"
     if want_enabled and want_period and period_to_set(want_period, period_mode, current) != current:
-        return "ROTATION_PERIOD_MISMATCH", "key rotates every %s days, %s%s requested" % (
+        return ROTATION_PERIOD_MISMATCH, "key rotates every %s days, %s%s requested" % (
             current,
             "at most " if period_mode == "maximum" else "",
             want_period,
         )
     if not want_enabled and enabled:
-        return "ROTATION_ENABLED", "automatic rotation is on and state=disabled was requested"
+        return ROTATION_ENABLED, "automatic rotation is on and state=disabled was requested"
     return None
 
 
-def _describe_rotation(view):
+def describe_rotation(view):
     if not view["rotation_enabled"]:
         return "off"
     if view["rotation_period_days"]:
@@ -313,22 +257,187 @@ def _describe_rotation(view):
     return "on"
 
 
-def judge_kms4(metadata, status, max_rotation_period_days=None):
-    """KMS.4 verdict for a report: (compliance, reason, message), no change implied."""
-    result = plan(
-        metadata,
-        status,
-        {"state": "enabled", "rotation_period_days": None, "pending_deletion": "keep"},
-    )
-    compliance, reason, message = result["compliance"], result["reason"], result["message"]
-    if compliance == COMPLIANT and max_rotation_period_days:
-        period = result["before"]["rotation_period_days"]
-        if period and period > max_rotation_period_days:
-            return (
+# --- verdict and plan ---------------------------------------------------------
+
+def plan(metadata, status, desired, resuming=False):
+    """What to do with one key, and the verdict on it as found.
+
+    ``metadata`` is DescribeKey's KeyMetadata, ``status`` GetKeyRotationStatus's
+    output (None when not read), ``desired`` from desired_rotation(). ``resuming``
+    says the rescue journal holds a live record of an interrupted rescue of this
+    key (see _journal).
+
+    Returns a dict: ``compliance`` and ``reason`` judged on the key as found,
+    ``message``, ``steps`` (ordered (operation, params) pairs, complete: the
+    executor decides nothing), ``rescue`` (None, RESCUE_START or RESCUE_RESUME),
+    ``before`` and the predicted ``after``.
+    """
+    key_state = metadata.get("KeyState")
+    before = dict(rotation_view(status), key_state=key_state)
+    want_enabled = desired["state"] == "enabled"
+    cancel = desired.get("pending_deletion") == "cancel"
+
+    def verdict(compliance, reason, message, steps=(), after=None, rescue=None):
+        return {
+            "compliance": compliance,
+            "reason": reason,
+            "message": message,
+            "steps": list(steps),
+            "rescue": rescue,
+            "before": before,
+            "after": after or dict(before),
+        }
+
+    skip = not_applicable(metadata)
+    if skip:
+        return verdict(NOT_APPLICABLE, skip[0], skip[1])
+
+    if key_state == "PendingDeletion":
+        when = metadata.get("DeletionDate")
+        scheduled = "scheduled for deletion%s" % (" on %s" % when if when else "")
+        if not cancel:
+            return verdict(
                 NON_COMPLIANT,
-                "ROTATION_PERIOD_MISMATCH",
-                "key rotates every %s days, more than the %s allowed" % (period, max_rotation_period_days),
+                PENDING_DELETION,
+                "key is %s; left untouched (pending_deletion=keep): use pending_deletion=cancel to rescue it" % scheduled,
             )
-    if reason == "KEY_DISABLED" and result["before"]["rotation_enabled"] is False:
-        message = "key is Disabled with automatic rotation off"
+        # Rotation cannot be read while a key is pending deletion: it is always
+        # asserted after the rescue, so check mode and real runs take the same steps.
+        step = _rescue_rotation_step(desired)
+        return verdict(
+            NON_COMPLIANT,
+            PENDING_DELETION,
+            "key was %s: deletion cancelled, key re-enabled, rotation %s" % (scheduled, desired["state"]),
+            [(CANCEL_KEY_DELETION, {}), (ENABLE_KEY, {}), step],
+            _after_rescue(step, want_enabled),
+            RESCUE_START,
+        )
+
+    if key_state == "Disabled" and resuming:
+        if not cancel:
+            return verdict(
+                NON_COMPLIANT,
+                RESCUE_INTERRUPTED,
+                "an earlier run cancelled this key's deletion and stopped before re-enabling it; left Disabled "
+                "(pending_deletion=keep): a run with pending_deletion=cancel finishes the rescue",
+            )
+        step = _rescue_rotation_step(desired, before)
+        return verdict(
+            NON_COMPLIANT,
+            RESCUE_INTERRUPTED,
+            "an earlier run cancelled this key's deletion and stopped before re-enabling it: key re-enabled, "
+            "rotation %s" % desired["state"],
+            [(ENABLE_KEY, {}), step],
+            _after_rescue(step, want_enabled),
+            RESCUE_RESUME,
+        )
+
+    if key_state == "PendingReplicaDeletion":
+        return verdict(
+            NON_COMPLIANT,
+            PENDING_REPLICA_DELETION,
+            "multi-Region primary waiting for its replicas to be deleted before its own deletion; left untouched",
+        )
+    if key_state not in ("Enabled", "Disabled"):
+        return verdict(
+            NON_COMPLIANT,
+            KEY_NOT_USABLE,
+            "key state is %s: its rotation cannot be changed now; run again once the key is Enabled" % key_state,
+        )
+
+    gap = rotation_gap(before, desired)
+    if gap is None:
+        return verdict(COMPLIANT, None, "rotation is %s as requested" % describe_rotation(before))
+
+    if key_state == "Disabled":
+        return verdict(
+            NON_COMPLIANT,
+            KEY_DISABLED,
+            "key is Disabled (rotation %s): KMS cannot change rotation on a disabled key and re-enabling it is "
+            "the key owner's decision; enable the key, then run again" % describe_rotation(before),
+        )
+
+    reason, message = gap
+    if want_enabled:
+        period = period_to_set(desired.get("rotation_period_days"), desired.get("rotation_period_mode"),
+                               before["rotation_period_days"])
+        step = (ENABLE_KEY_ROTATION, {"period": period})
+        after = dict(before, rotation_enabled=True, rotation_period_days=period or DEFAULT_ROTATION_PERIOD_DAYS)
+    else:
+        step = (DISABLE_KEY_ROTATION, {})
+        after = dict(before, rotation_enabled=False, rotation_period_days=None)
+    return verdict(NON_COMPLIANT, reason, message, [step], after)
+
+
+def _rescue_rotation_step(desired, known_view=None):
+    """The rotation step that ends a rescue.
+
+    Cancelling a deletion restores the rotation a key had; with no period asked
+    for, or one used as a ceiling, that period is kept where allowed. Unless it is
+    known already (``known_view``), it must be read after the cancel: ``period``
+    None and ``keep_current_up_to`` the ceiling.
+    """
+    if desired["state"] != "enabled":
+        return (DISABLE_KEY_ROTATION, {})
+    want = desired.get("rotation_period_days")
+    if want and desired.get("rotation_period_mode") == "exact":
+        return (ENABLE_KEY_ROTATION, {"period": want})
+    if known_view and known_view["rotation_enabled"] is not None:
+        return (ENABLE_KEY_ROTATION, {"period": period_to_set(want, "maximum", known_view["rotation_period_days"])})
+    return (ENABLE_KEY_ROTATION, {"period": None, "keep_current_up_to": want})
+
+
+def _after_rescue(step, want_enabled):
+    period = step[1].get("period")
+    return {
+        "key_state": "Enabled",
+        "rotation_enabled": want_enabled,
+        # Unknown until the restored period is read, unless the plan fixed it.
+        "rotation_period_days": period if want_enabled else None,
+    }
+
+
+def period_for_step(params, read_current_period):
+    """The RotationPeriodInDays to send for an EnableKeyRotation step (None: AWS's default).
+
+    ``read_current_period`` is asked only when the step keeps the key's current
+    period, which happens only right after a rescue.
+    """
+    if params.get("period") is not None or "keep_current_up_to" not in params:
+        return params.get("period")
+    current = read_current_period()
+    ceiling = params["keep_current_up_to"]
+    if current and (ceiling is None or current <= ceiling):
+        return current
+    return ceiling
+
+
+def judge(metadata, status, desired):
+    """(compliance, reason, message) of a key as found, against ``desired``; nothing implied."""
+    result = plan(metadata, status, dict(desired, pending_deletion="keep"))
+    compliance, reason, message = result["compliance"], result["reason"], result["message"]
+    if reason == KEY_DISABLED and result["before"]["rotation_enabled"] is False:
+        message = "key is Disabled with automatic rotation off: enabling it is the key owner's decision"
     return compliance, reason, message
+
+
+def kms4_rotation(max_rotation_period_days=None, state="enabled"):
+    """The rotation KMS.4 asks for, optionally with a longest period allowed (a ceiling)."""
+    return desired_rotation(state, max_rotation_period_days, "maximum")
+
+
+def finish_command(key_arn, region, steps_left):
+    """The AWS CLI commands that finish what a failed plan left undone."""
+    commands = []
+    for operation, params in steps_left:
+        if operation == ENABLE_KEY:
+            commands.append("aws kms enable-key --key-id %s --region %s" % (key_arn, region))
+        elif operation == ENABLE_KEY_ROTATION:
+            period = params.get("period") or params.get("keep_current_up_to")
+            commands.append("aws kms enable-key-rotation --key-id %s --region %s%s" % (
+                key_arn, region, " --rotation-period-in-days %d" % period if period else ""))
+        elif operation == DISABLE_KEY_ROTATION:
+            commands.append("aws kms disable-key-rotation --key-id %s --region %s" % (key_arn, region))
+        elif operation == CANCEL_KEY_DELETION:
+            commands.append("aws kms cancel-key-deletion --key-id %s --region %s" % (key_arn, region))
+    return commands

@@ -37,6 +37,14 @@ options:
       - Mutually exclusive with O(key_id).
     type: list
     elements: str
+  regions:
+    description:
+      - Work on keys of several Regions in one task, each Region concurrently and within its own KMS quotas.
+      - Each key must then be given as a key ARN or alias ARN, which names its Region, and that Region must be
+        listed here; other references are C(ERROR) with reason C(INVALID_KEY_REFERENCE), before any call.
+      - When not given, every key is looked up in the Region of the connection (O(region)).
+    type: list
+    elements: str
   state:
     description:
       - The automatic rotation state wanted.
@@ -71,16 +79,26 @@ options:
     default: keep
   rescue_journal:
     description:
-      - A file on the host running the module where each key is recorded before its deletion is
-        cancelled and struck off once it is re-enabled and its rotation set.
-      - If a run is interrupted between C(CancelKeyDeletion) and C(EnableKey), the key is left
-        C(Disabled); the next run with the same journal and O(pending_deletion=cancel) finishes the
-        rescue instead of reporting an ordinary disabled key.
-      - Not written in check mode. The rotation role keeps one per target.
+      - A file on the host running the module where each key is recorded, on disk, before its deletion is
+        cancelled, and struck off once it is enabled again.
+      - If a run is interrupted between C(CancelKeyDeletion) and C(EnableKey), the key is left C(Disabled);
+        the next run with the same journal and O(pending_deletion=cancel) finishes the rescue (reason
+        C(RESCUE_INTERRUPTED)), but only while the key is still C(Disabled). A record ends as soon as any
+        run sees the key in another state, when the next run has acted on it (finished or not), and after
+        O(rescue_journal_max_age_days); so the journal never enables a key its owner changed since.
+      - Records are written in real runs only; check mode reads the journal and ends the records of keys
+        it sees in another state than C(Disabled).
+      - The journal must outlive the run to help. On AWX, whose jobs run in fresh containers, point it at a
+        path that outlives the job, or an interrupted rescue leaves the key C(Disabled) for its owner.
     type: path
+  rescue_journal_max_age_days:
+    description:
+      - Days after which a record of an interrupted rescue is no longer honoured.
+    type: int
+    default: 7
   concurrency:
     description:
-      - How many keys are worked on at once.
+      - How many keys are worked on at once, in each Region.
     type: int
     default: 8
 notes:
@@ -90,6 +108,9 @@ notes:
   - A key in C(Disabled) state is reported and left alone, because KMS cannot change rotation on a
     disabled key and re-enabling a key someone disabled is the key owner's decision.
   - O(rotation_period_days) needs botocore 1.34.9 or later.
+  - When a key's plan fails half-way (for example C(CancelKeyDeletion) worked and C(EnableKey) ran out of
+    retries), the key is C(ERROR); its RV(actions) lists the calls that succeeded, RV(key_state) is its state
+    read again afterwards, and RV(message) says what was done and gives the AWS CLI command that finishes it.
   - RV(compliance) compares the key as found, before any change, with the state requested. With the
     default O(state=enabled) this is the KMS.4 verdict.
   - In check mode, a rescued key's predicted RV(rotation_period_days) is V(null) unless
@@ -133,6 +154,14 @@ EXAMPLES = r"""
   keyguard.kms.kms_rotation:
     key_ids: "{{ suspicious_keys }}"
     pending_deletion: cancel
+    rescue_journal: /var/lib/keyguard/rescue-journal
+
+- name: KMS.4 | Keys of two Regions, given by ARN, in one task
+  keyguard.kms.kms_rotation:
+    key_ids:
+      - arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+      - arn:aws:kms:us-east-1:111122223333:alias/orders
+    regions: [eu-west-1, us-east-1]
 
 - name: Report only, with the changes that would be made
   keyguard.kms.kms_rotation:
@@ -206,8 +235,8 @@ reason:
   description:
     - Why the key is not compliant, not applicable or in error; null when compliant.
     - One of C(AWS_MANAGED), C(ASYMMETRIC), C(HMAC), C(IMPORTED_KEY_MATERIAL), C(CUSTOM_KEY_STORE),
-      C(MULTI_REGION_REPLICA), C(KEY_DISABLED), C(PENDING_DELETION) (also for a rescue finished from
-      O(rescue_journal)), C(PENDING_REPLICA_DELETION),
+      C(MULTI_REGION_REPLICA), C(KEY_DISABLED), C(PENDING_DELETION), C(RESCUE_INTERRUPTED) (a rescue an
+      earlier run left unfinished, from O(rescue_journal)), C(PENDING_REPLICA_DELETION),
       C(KEY_NOT_USABLE), C(ROTATION_DISABLED), C(ROTATION_ENABLED), C(ROTATION_PERIOD_MISMATCH),
       C(INVALID_KEY_REFERENCE) or, for C(ERROR), the AWS error code.
   returned: when O(key_id) is used
@@ -217,7 +246,9 @@ message:
   returned: when O(key_id) is used
   type: str
 actions:
-  description: The KMS operations performed (in check mode, those that would be), in order.
+  description:
+    - The KMS operations performed (in check mode, those that would be), in order.
+    - For a key in C(ERROR) whose plan failed half-way, the operations that succeeded.
   returned: when O(key_id) is used
   type: list
   elements: str
@@ -238,28 +269,48 @@ primary_region:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import RotationEnforcer
+from ansible_collections.keyguard.kms.plugins.module_utils._enforce import enforce_in_regions
+from ansible_collections.keyguard.kms.plugins.module_utils._journal import DEFAULT_MAX_AGE_DAYS
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
+from ansible_collections.keyguard.kms.plugins.module_utils._journal import path_error as journal_path_error
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import caller_account_lookup
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import client_config
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import tuning_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import tuning_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
-from ansible_collections.keyguard.kms.plugins.module_utils._rotation import ERROR
-from ansible_collections.keyguard.kms.plugins.module_utils._rotation import period_error
 
 DIFF_FIELDS = ("key_state", "rotation_enabled", "rotation_period_days")
 
 
-def argument_errors(params, region):
+def regions_to_use(params, region):
+    """The Regions the task works in: O(regions), else the connection's Region."""
+    return params["regions"] if params["regions"] is not None else ([region] if region else [])
+
+
+def argument_errors(params, regions):
     """Whole-task argument problems, reported before any AWS call."""
-    errors = region_errors([region]) if region else []
-    problem = period_error(params["rotation_period_days"])
+    if params["regions"] is not None and not regions:
+        errors = ["regions is empty: give the Regions the keys are in, or leave it unset to use region"]
+    elif not regions:
+        errors = ["no Region: set region (or the AWS_REGION environment variable), or regions"]
+    else:
+        errors = region_errors(regions)
+    problem = rotation.period_error(params["rotation_period_days"])
     if problem:
         errors.append(problem)
     errors.extend(tuning_errors(params))
     if params["key_ids"] is not None and not params["key_ids"]:
         errors.append("key_ids is empty: give at least one key ID, key ARN, alias name or alias ARN")
+    if params["rescue_journal"] is not None:
+        problem = journal_path_error(params["rescue_journal"])
+        if problem:
+            errors.append("rescue_journal: " + problem)
+    if params["rescue_journal_max_age_days"] < 1:
+        errors.append("rescue_journal_max_age_days must be 1 or more, got %s" % params["rescue_journal_max_age_days"])
     return errors
 
 
@@ -283,57 +334,63 @@ def main():
     argument_spec = dict(
         key_id=dict(type="str"),
         key_ids=dict(type="list", elements="str", no_log=False),
+        regions=dict(type="list", elements="str"),
         state=dict(type="str", default="enabled", choices=["enabled", "disabled"]),
         rotation_period_days=dict(type="int"),
         rotation_period_mode=dict(type="str", default="exact", choices=["exact", "maximum"]),
         pending_deletion=dict(type="str", default="keep", choices=["keep", "cancel"]),
         rescue_journal=dict(type="path"),
-        max_attempts=dict(type="int", default=10),
-        concurrency=dict(type="int", default=8),
-        rate_limits=dict(type="dict"),
+        rescue_journal_max_age_days=dict(type="int", default=DEFAULT_MAX_AGE_DAYS),
     )
+    argument_spec.update(tuning_argument_spec(concurrency=8))
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
         mutually_exclusive=[["key_id", "key_ids"]],
         required_one_of=[["key_id", "key_ids"]],
         supports_check_mode=True,
     )
-    errors = argument_errors(module.params, module.region)
+    params = module.params
+    regions = regions_to_use(params, module.region)
+    errors = argument_errors(params, regions)
     if errors:
         module.fail_json(msg="Invalid arguments: " + "; ".join(errors))
-    desired = {
-        "state": module.params["state"],
-        "rotation_period_days": module.params["rotation_period_days"] if module.params["state"] == "enabled" else None,
-        "rotation_period_mode": module.params["rotation_period_mode"],
-        "pending_deletion": module.params["pending_deletion"],
-    }
+    desired = rotation.desired_rotation(params["state"], params["rotation_period_days"], params["rotation_period_mode"],
+                                        params["pending_deletion"])
     if desired["rotation_period_days"]:
         module.require_botocore_at_least("1.34.9", reason="to set rotation_period_days")
 
-    client = module.client("kms", config=client_config())
-    service = KmsService(
-        client, module.region, module.params["rate_limits"], max_attempts=module.params["max_attempts"]
-    )
-    journal = RescueJournal(module.params["rescue_journal"]) if module.params["rescue_journal"] else None
-    caller_account = caller_account_lookup(
-        lambda: module.client("sts")
-    )
-    enforcer = RotationEnforcer(
-        service, desired, module.check_mode, module.params["concurrency"], journal, caller_account
-    )
-    references = module.params["key_ids"] if module.params["key_ids"] is not None else [module.params["key_id"]]
-    results = enforcer.run(references)
+    journal = None
+    if params["rescue_journal"]:
+        journal = RescueJournal(params["rescue_journal"], params["rescue_journal_max_age_days"])
+    records = journal.live_records() if journal is not None else {}
+    caller_account = caller_account_lookup(lambda: module.client("sts", region=regions[0]))
+    config = client_config(params["request_timeout"])
+
+    def enforcer(region):
+        client = module.client("kms", config=config, region=region)
+        service = KmsService(client, region, params["rate_limits"], max_attempts=params["max_attempts"],
+                             stall_timeout=params["stall_timeout"])
+        return RotationEnforcer(service, desired, module.check_mode, params["concurrency"], journal, caller_account,
+                                partition_of(region), records)
+
+    references = params["key_ids"] if params["key_ids"] is not None else [params["key_id"]]
+    if params["regions"] is None:
+        results = enforcer(regions[0]).run(references)
+    else:
+        results = enforce_in_regions(references, dict((region, enforcer(region)) for region in regions))
+    if journal is not None and not module.check_mode:
+        journal.compact()
 
     output = {"changed": any(result["changed"] for result in results)}
-    if module.params["key_id"] is not None:
+    if params["key_id"] is not None:
         output.update(results[0])
     else:
         output["results"] = results
     if module._diff:
-        diffs = [key_diff(result) for result in results if result["compliance"] != ERROR]
-        output["diff"] = diffs[0] if module.params["key_id"] is not None and diffs else diffs
+        diffs = [key_diff(result) for result in results if result["before"] is not None]
+        output["diff"] = diffs[0] if params["key_id"] is not None and diffs else diffs
 
-    failed = [result for result in results if result["compliance"] == ERROR]
+    failed = [result for result in results if result["compliance"] == rotation.ERROR]
     if failed:
         module.fail_json(msg=failure_message(failed, len(results)), **output)
     module.exit_json(**output)

@@ -18,8 +18,11 @@ description:
   - Regions are scanned concurrently. Per Region it lists keys and aliases once (paginated), then reads
     each key on a bounded thread pool paced to KMS's request quotas, retrying throttling with jittered
     backoff.
-  - A key that cannot be read is returned with C(compliance=ERROR) and its message; it is never dropped
-    and never counted as passing or failing. A Region that cannot be listed fails the module.
+  - A key that cannot be read is returned with C(compliance=ERROR), its message and every field that was
+    read; it is never dropped and never counted as passing or failing.
+  - Aliases are optional data; when a Region's aliases cannot be listed, its keys are returned without them
+    and a warning says so. A Region whose keys cannot be listed fails the module, after the other Regions
+    are scanned; RV(region_results) says which.
 author:
   - keyguard.kms contributors (@keyguard)
 options:
@@ -31,6 +34,8 @@ options:
   key_ids:
     description:
       - Only these keys, as key IDs, key ARNs, alias names or alias ARNs. Unknown ones are ignored.
+      - Keys given by key ARN are read directly in their Region (if it is scanned), without listing the
+        Region's keys: the quick way to read back a few keys.
     type: list
     elements: str
   tag_filters:
@@ -48,6 +53,14 @@ options:
       - List AWS managed keys (C(alias/aws/...)) too; they are always C(NOT_APPLICABLE).
     type: bool
     default: false
+  state:
+    description:
+      - The automatic rotation that RV(kms_keys[].compliance) is judged against; nothing is changed.
+      - V(enabled) is KMS.4. V(disabled) judges keys with rotation on as C(NON_COMPLIANT) with reason
+        C(ROTATION_ENABLED), as M(keyguard.kms.kms_rotation) with O(keyguard.kms.kms_rotation#module:state=disabled) would.
+    type: str
+    choices: [enabled, disabled]
+    default: enabled
   max_rotation_period_days:
     description:
       - A key rotating less often than this is C(NON_COMPLIANT) with reason C(ROTATION_PERIOD_MISMATCH).
@@ -103,21 +116,21 @@ kms_keys:
   contains:
     key_id: {description: The key ID., type: str, returned: always}
     key_arn: {description: The key ARN., type: str, returned: always}
-    account_id: {description: The AWS account that owns the key., type: str, returned: unless ERROR}
+    account_id: {description: The AWS account that owns the key., type: str, returned: always}
     region: {description: The Region scanned., type: str, returned: always}
     aliases: {description: Alias names of the key., type: list, elements: str, returned: always}
     key_state: {description: "C(Enabled), C(Disabled), C(PendingDeletion), ...", type: str, returned: always}
-    key_manager: {description: C(CUSTOMER) or C(AWS)., type: str, returned: unless ERROR}
-    key_spec: {description: For example C(SYMMETRIC_DEFAULT) or C(RSA_2048)., type: str, returned: unless ERROR}
-    origin: {description: "C(AWS_KMS), C(EXTERNAL), C(AWS_CLOUDHSM) or C(EXTERNAL_KEY_STORE).", type: str, returned: unless ERROR}
-    multi_region_type: {description: "C(PRIMARY), C(REPLICA) or null.", type: str, returned: unless ERROR}
-    primary_key_arn: {description: A multi-Region key's primary key ARN., type: str, returned: unless ERROR}
-    primary_region: {description: A multi-Region key's primary Region., type: str, returned: unless ERROR}
-    deletion_date: {description: When a key pending deletion will be deleted., type: str, returned: unless ERROR}
+    key_manager: {description: C(CUSTOMER) or C(AWS)., type: str, returned: always}
+    key_spec: {description: For example C(SYMMETRIC_DEFAULT) or C(RSA_2048)., type: str, returned: always}
+    origin: {description: "C(AWS_KMS), C(EXTERNAL), C(AWS_CLOUDHSM) or C(EXTERNAL_KEY_STORE).", type: str, returned: always}
+    multi_region_type: {description: "C(PRIMARY), C(REPLICA) or null.", type: str, returned: always}
+    primary_key_arn: {description: A multi-Region key's primary key ARN., type: str, returned: always}
+    primary_region: {description: A multi-Region key's primary Region., type: str, returned: always}
+    deletion_date: {description: When a key pending deletion will be deleted., type: str, returned: always}
     rotation_enabled: {description: Automatic rotation status; null when not applicable or not readable., type: bool, returned: always}
     rotation_period_days: {description: Rotation period while rotation is on., type: int, returned: always}
-    next_rotation_date: {description: Next automatic rotation., type: str, returned: unless ERROR}
-    compliance: {description: "C(COMPLIANT), C(NON_COMPLIANT), C(NOT_APPLICABLE) or C(ERROR) for KMS.4.", type: str, returned: always}
+    next_rotation_date: {description: Next automatic rotation., type: str, returned: always}
+    compliance: {description: "C(COMPLIANT), C(NON_COMPLIANT), C(NOT_APPLICABLE) or C(ERROR), against O(state) (KMS.4 by default). Fields a key in C(ERROR) could not be read are null.", type: str, returned: always}
     reason: {description: Reason code as in M(keyguard.kms.kms_rotation); null when compliant., type: str, returned: always}
     message: {description: "The verdict in words, or the error.", type: str, returned: always}
     tags: {description: The key's tags., type: dict, returned: when O(tags=true)}
@@ -145,29 +158,48 @@ regions:
   returned: always
   type: list
   elements: str
+region_results:
+  description: One entry per Region scanned, saying whether it could be listed.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    region: {description: The Region., type: str, returned: always}
+    keys: {description: Keys returned for the Region., type: int, returned: always}
+    error: {description: Why the Region's keys could not be listed; null when they were., type: str, returned: always}
+    warnings: {description: What could not be read, for example aliases., type: list, elements: str, returned: always}
+  sample:
+    - {region: eu-west-1, keys: 12, error: null, warnings: []}
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
+from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
 from ansible_collections.keyguard.kms.plugins.module_utils._discovery import RegionScanner
 from ansible_collections.keyguard.kms.plugins.module_utils._discovery import summarize
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsError
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import client_config
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import tuning_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
 
 
-def normalized_tag_filters(tag_filters):
-    normalized = {}
-    for name, values in (tag_filters or {}).items():
-        if values in (None, ""):
-            values = []
-        elif not isinstance(values, list):
-            values = [values]
-        normalized[name] = [str(value) for value in values]
-    return normalized
+def argument_errors(params, regions):
+    if not regions:
+        errors = ["no Region: set regions, region, or the AWS_REGION environment variable"]
+    else:
+        errors = region_errors(regions)
+    errors.extend(tuning_errors(params))
+    if params["max_rotation_period_days"] is not None and params["max_rotation_period_days"] < 1:
+        errors.append("max_rotation_period_days must be a number of days above 0")
+    if params["tag_filters"] is not None:
+        problem = selection.tag_filter_error(params["tag_filters"])
+        if problem:
+            errors.append(problem)
+    return errors
 
 
 def main():
@@ -177,42 +209,49 @@ def main():
         tag_filters=dict(type="dict"),
         tags=dict(type="bool", default=False),
         include_aws_managed=dict(type="bool", default=False),
+        state=dict(type="str", default="enabled", choices=["enabled", "disabled"]),
         max_rotation_period_days=dict(type="int"),
-        max_attempts=dict(type="int", default=10),
-        concurrency=dict(type="int", default=16),
-        rate_limits=dict(type="dict"),
     )
+    argument_spec.update(tuning_argument_spec(concurrency=16))
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    regions = params["regions"] or [module.region]
-    errors = region_errors(regions) + tuning_errors(params)
-    if params["max_rotation_period_days"] is not None and params["max_rotation_period_days"] < 1:
-        errors.append("max_rotation_period_days must be a number of days above 0")
+    regions = params["regions"] or ([module.region] if module.region else [])
+    errors = argument_errors(params, regions)
     if errors:
         module.fail_json(msg="Invalid arguments: " + "; ".join(errors))
 
     options = {
         "key_ids": params["key_ids"],
-        "tag_filters": normalized_tag_filters(params["tag_filters"]),
+        "tag_filters": selection.normalize_tag_filter(params["tag_filters"]),
         "include_tags": params["tags"],
         "include_aws_managed": params["include_aws_managed"],
-        "max_rotation_period_days": params["max_rotation_period_days"],
+        "desired": rotation.kms4_rotation(params["max_rotation_period_days"], params["state"]),
         "concurrency": params["concurrency"],
     }
+    config = client_config(params["request_timeout"])
 
     def scan(region):
-        client = module.client("kms", config=client_config(), region=region)
+        client = module.client("kms", config=config, region=region)
+        service = KmsService(client, region, params["rate_limits"], max_attempts=params["max_attempts"],
+                             stall_timeout=params["stall_timeout"])
+        scanner = RegionScanner(service, options)
         try:
-            service = KmsService(client, region, params["rate_limits"], max_attempts=params["max_attempts"])
-            return RegionScanner(service, options).scan(), None
+            records = scanner.scan()
         except KmsError as error:
-            return [], "%s: %s" % (region, error.message)
+            return [], {"region": region, "keys": 0, "error": "%s: %s" % (region, error.message),
+                        "warnings": scanner.warnings}
+        return records, {"region": region, "keys": len(records), "error": None, "warnings": scanner.warnings}
 
     scanned = map_concurrently(scan, regions, len(regions))
-    records = [record for region_records, _error in scanned for record in region_records]
+    records = [record for region_records, _status in scanned for record in region_records]
     records.sort(key=lambda record: (record["region"], record["key_id"]))
-    output = {"changed": False, "kms_keys": records, "summary": summarize(records), "regions": regions}
-    failed_regions = [error for _records, error in scanned if error]
+    region_results = [status for _records, status in scanned]
+    for status in region_results:
+        for warning in status["warnings"]:
+            module.warn(warning)
+    output = {"changed": False, "kms_keys": records, "summary": summarize(records), "regions": regions,
+              "region_results": region_results}
+    failed_regions = [status["error"] for status in region_results if status["error"]]
     if failed_regions:
         module.fail_json(
             msg="Could not list the keys of %d of %d Regions, so the result is incomplete: %s"

@@ -2,10 +2,12 @@
 # Copyright: keyguard.kms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Controller-side logic of the rotation role: scope, exemptions, verdicts and reports.
+"""Controller-side logic of the rotation role: which keys each phase handles, and the run report.
 
 Plain data in, plain data out, so the role's decisions are unit-tested without
-Ansible or AWS. Used through the collection's filter plugins.
+Ansible or AWS. Verdicts come from module_utils/_rotation (the one home of the
+rotation rules); this module only reads them. Used by the rotation_plan and
+rotation_report action plugins and the collection's report filters.
 
 This is a private module: its interface may change without notice.
 """
@@ -15,134 +17,86 @@ from __future__ import annotations
 import json
 from xml.etree import ElementTree
 
-from ansible_collections.keyguard.kms.plugins.module_utils._journal import pending_from_text
+from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
+from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
 
 REPORT_SCHEMA_VERSION = 1
 EXEMPT = "EXEMPT"
-COMPLIANCE_VALUES = ("COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE", "ERROR", EXEMPT)
+REPORT_COMPLIANCE_VALUES = rotation.COMPLIANCE_VALUES + (EXEMPT,)
 VERDICT_FIELDS = ("compliance", "reason", "key_state", "rotation_enabled", "rotation_period_days")
+KMS3, KMS4 = "KMS.3", "KMS.4"
+# Non-compliant keys the run leaves to their owner: they never fail a remediation run.
+OWNER_REASONS = (rotation.KEY_DISABLED,)
 
 
-# --- scope ------------------------------------------------------------------
-
-def _exemption_entries(exempt_keys):
-    for entry in exempt_keys or []:
-        if isinstance(entry, dict):
-            yield entry["key"], entry.get("reason") or "listed in rotation_exempt_keys"
-        else:
-            yield entry, "listed in rotation_exempt_keys"
-
-
-def _names_of(key):
-    names = {key.get("key_id"), key.get("key_arn")}
-    names.update(key.get("aliases") or [])
-    arn = key.get("key_arn") or ""
-    if ":key/" in arn:
-        prefix = arn.split(":key/", 1)[0]
-        names.update("%s:%s" % (prefix, alias) for alias in key.get("aliases") or [])
-    names.discard(None)
-    return names
-
-
-def _tag_exemption(key, exempt_tags):
-    tags = key.get("tags") or {}
-    for name, values in (exempt_tags or {}).items():
-        accepted = values if isinstance(values, list) else ([] if values in (None, "") else [values])
-        if name in tags and (not accepted or tags[name] in [str(value) for value in accepted]):
-            return "tagged %s=%s" % (name, tags[name])
-    return None
-
+# --- which keys each phase handles --------------------------------------------
 
 def exemption_for(key, exempt_keys, exempt_tags):
-    """Why ``key`` is exempt, or None."""
-    names = _names_of(key)
-    for reference, reason in _exemption_entries(exempt_keys):
-        if reference in names:
-            return reason
-    return _tag_exemption(key, exempt_tags)
+    """Why ``key`` is exempt, or None; ``exempt_keys`` and ``exempt_tags`` as _settings normalizes them."""
+    names = selection.key_names(key)
+    for entry in exempt_keys or []:
+        if entry["key"] in names:
+            return entry["reason"]
+    tag = selection.matching_tag(key.get("tags") or {}, exempt_tags or {})
+    return "tagged %s=%s" % tag if tag else None
 
 
-def needs_rotation_change(key, state):
-    """Whether kms_rotation has work on this key: found off (or rotating too rarely), or on when off is wanted.
+def plan_phases(kms_keys, settings, interrupted=()):
+    """Which keys KMS.3 and KMS.4 handle, and which are exempt.
 
-    Keys that already rotate more often than the role's period are left as they are:
-    the period is a ceiling, never a reason to rotate less often.
+    ``kms_keys`` is kms_rotation_info's, judged against the role's rotation;
+    ``interrupted`` the ARNs of Disabled keys with a live record of an interrupted
+    rescue (see module_utils/_journal). Returns key ARN lists ``rescue`` (KMS.3)
+    and ``enforce`` (KMS.4), ``exempt`` entries with their reason, and
+    ``interrupted``.
     """
-    if key["key_state"] != "Enabled":
-        return False
-    if state == "disabled":
-        return key["rotation_enabled"] is True
-    return key["compliance"] == "NON_COMPLIANT"
-
-
-def _batches(arns_by_region, batch_size):
-    batches = []
-    for region in sorted(arns_by_region):
-        arns = arns_by_region[region]
-        for start in range(0, len(arns), batch_size):
-            batches.append({"region": region, "key_arns": arns[start:start + batch_size]})
-    return batches
-
-
-def rotation_targets(kms_keys, exempt_keys=None, exempt_tags=None, state="enabled", batch_size=500,
-                     journal_text=""):
-    """Split discovered keys into the role's phases.
-
-    ``kms_keys`` comes from kms_rotation_info run with the role's period as
-    ``max_rotation_period_days``. Returns ``exempt`` (keys left alone, with their
-    reason), ``rescue`` (batches of keys pending deletion, KMS.3) and ``enforce``
-    (batches of keys whose rotation must change, KMS.4); a batch is one Region's
-    key ARNs. A Disabled key whose rescue an interrupted run left unfinished
-    (``journal_text``, see module_utils/_journal.py) is rescued again.
-    """
-    unfinished = set(pending_from_text(journal_text))
-    exempt, rescue, enforce = [], {}, {}
+    interrupted = set(interrupted)
+    cancel = settings["pending_deletion"] == "cancel"
+    rescue, enforce, exempt, resumable = [], [], [], []
     for key in kms_keys:
-        if key["compliance"] in ("ERROR", "NOT_APPLICABLE"):
+        if key["compliance"] in (rotation.ERROR, rotation.NOT_APPLICABLE):
             continue
-        reason = exemption_for(key, exempt_keys, exempt_tags)
+        reason = exemption_for(key, settings.get("exempt_keys"), settings.get("exempt_tags"))
         if reason:
-            exempt.append({
-                "key_id": key["key_id"], "key_arn": key["key_arn"], "region": key["region"],
-                "key_state": key["key_state"], "reason": reason,
-            })
-        elif key["key_state"] == "PendingDeletion" or (key["key_state"] == "Disabled" and key["key_arn"] in unfinished):
-            rescue.setdefault(key["region"], []).append(key["key_arn"])
-        elif needs_rotation_change(key, state):
-            enforce.setdefault(key["region"], []).append(key["key_arn"])
-    return {"exempt": exempt, "rescue": _batches(rescue, batch_size), "enforce": _batches(enforce, batch_size)}
+            exempt.append({"key_id": key["key_id"], "key_arn": key["key_arn"], "region": key["region"],
+                           "key_state": key["key_state"], "reason": reason})
+        elif key["key_arn"] in interrupted:
+            resumable.append(key["key_arn"])
+            if cancel:
+                rescue.append(key["key_arn"])
+        elif key["key_state"] == "PendingDeletion":
+            if cancel:
+                rescue.append(key["key_arn"])
+        elif key["reason"] in rotation.ROTATION_CHANGE_REASONS:
+            enforce.append(key["key_arn"])
+    return {"rescue": rescue, "enforce": enforce, "exempt": exempt, "interrupted": resumable}
 
 
-# --- verdicts ---------------------------------------------------------------
-
-def meets_desired_state(key, state, period):
-    """Whether a discovered key is where the role wanted it (used by verify)."""
-    if key["compliance"] == "NOT_APPLICABLE":
-        return True
-    if key["compliance"] == "ERROR" or key["key_state"] not in ("Enabled", "Disabled"):
-        return False
-    if state == "disabled":
-        return key["rotation_enabled"] is False
-    return key["rotation_enabled"] is True and (not period or (key["rotation_period_days"] or 0) <= period)
+def keys_to_verify(*phase_results):
+    """ARNs of the keys a phase changed or failed on: the only ones verification reads again."""
+    arns = []
+    for results in phase_results:
+        for result in results or []:
+            if (result.get("actions") or result.get("compliance") == rotation.ERROR) and result.get("key_arn"):
+                if result["key_arn"] not in arns:
+                    arns.append(result["key_arn"])
+    return arns
 
 
-def verify_failures(kms_keys, exemptions, state, period):
-    """In-scope keys (not exempt) that are still not as wanted, with why.
+def phase_outcome(registered):
+    """(per-key results, error) of a registered kms_rotation task; a task that never ran has neither."""
+    registered = registered or {}
+    if registered.get("skipped") or not registered:
+        return [], None
+    results = registered.get("results")
+    if results is None and "key_arn" in registered:
+        results = [registered]
+    if results is None and registered.get("failed"):
+        return [], registered.get("msg") or "the task failed without per-key results"
+    return results or [], None
 
-    Disabled keys are left out: KMS cannot change their rotation and re-enabling
-    them is their owner's decision, so the reports list them as needing the owner.
-    """
-    exempt_arns = set(entry["key_arn"] for entry in exemptions or [])
-    failures = []
-    for key in kms_keys:
-        if key["key_arn"] in exempt_arns or key["key_state"] == "Disabled" or meets_desired_state(key, state, period):
-            continue
-        failures.append({
-            "key_arn": key["key_arn"] or key["key_id"], "region": key["region"],
-            "compliance": key["compliance"], "reason": key["reason"], "message": key["message"],
-        })
-    return failures
 
+# --- the report ---------------------------------------------------------------
 
 def _by_arn(per_key_results):
     """kms_rotation per-key results keyed by key ARN (the input when the key could not be read)."""
@@ -154,19 +108,22 @@ def _verdict(source):
 
 
 def build_report(discovery, rescue_results=None, enforce_results=None, verification=None, exemptions=None,
-                 metadata=None):
+                 metadata=None, interrupted=(), run_errors=()):
     """The full run report: every key with its verdict before and after and the actions taken or planned.
 
-    ``discovery`` and ``verification`` are kms_rotation_info's kms_keys; the two
-    results are flat lists of kms_rotation's per-key results.
+    ``discovery`` and ``verification`` are kms_rotation_info's kms_keys (verification
+    holds only the keys read back); the two results are flat lists of
+    kms_rotation's per-key results. ``run_errors`` are messages about the run
+    itself (a Region or a phase that failed as a whole).
     """
     metadata = dict(metadata or {})
     check_mode = bool(metadata.get("check_mode"))
     exempt_by_arn = dict((entry["key_arn"], entry) for entry in exemptions or [])
+    interrupted = set(interrupted)
     handled = _by_arn(rescue_results)
-    phase_of = dict((arn, "KMS.3") for arn in handled)
+    phase_of = dict((arn, KMS3) for arn in handled)
     enforced = _by_arn(enforce_results)
-    phase_of.update((arn, "KMS.4") for arn in enforced)
+    phase_of.update((arn, KMS4) for arn in enforced)
     handled.update(enforced)
     verified = dict((key["key_arn"], key) for key in verification or [])
 
@@ -174,17 +131,18 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
     for key in discovery:
         arn = key["key_arn"]
         before = _verdict(key)
+        if arn in interrupted:
+            before.update(compliance=rotation.NON_COMPLIANT, reason=rotation.RESCUE_INTERRUPTED)
         exemption = exempt_by_arn.get(arn)
         if exemption:
             before["compliance"] = EXEMPT
         result = handled.get(arn)
-        actions = list(result["actions"]) if result else []
         error = None
-        if result and result["compliance"] == "ERROR":
+        if result and result["compliance"] == rotation.ERROR:
             error = result["message"]
-        elif key["compliance"] == "ERROR":
+        elif key["compliance"] == rotation.ERROR:
             error = key["message"]
-        after, after_source = _after(key, before, result, verified.get(arn), check_mode, exemption)
+        after, after_source = _after(before, result, verified.get(arn), check_mode, exemption)
         keys.append({
             "key_id": key["key_id"],
             "key_arn": arn,
@@ -193,7 +151,7 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
             "exempt": bool(exemption),
             "exemption_reason": exemption["reason"] if exemption else None,
             "before": before,
-            "actions": actions,
+            "actions": list(result["actions"]) if result else [],
             "phase": phase_of.get(arn),
             "after": after,
             "after_source": after_source,
@@ -201,46 +159,49 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
             "error": error,
         })
     keys.sort(key=lambda entry: (entry["region"], entry["key_id"]))
-    return {
+    errors = [{"key_arn": entry["key_arn"] or entry["key_id"], "region": entry["region"], "message": entry["error"]}
+              for entry in keys if entry["error"]]
+    errors += [{"key_arn": None, "region": None, "message": message} for message in run_errors]
+    report = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "run": metadata,
-        "summary": summarize_report(keys),
+        "summary": summarize_report(keys, len(run_errors)),
         "keys": keys,
         "exemptions": list(exemptions or []),
-        "errors": [{"key_arn": entry["key_arn"] or entry["key_id"], "region": entry["region"],
-                    "message": entry["error"]} for entry in keys if entry["error"]],
+        "errors": errors,
     }
+    report["summary"]["unverified"] = len(unverified(report))
+    return report
 
 
-def _after(key, before, result, verified, check_mode, exemption):
+def _after(before, result, verified, check_mode, exemption):
     """The verdict after the run, and where it comes from.
 
-    A key whose change failed stays ERROR after the run, whatever state it was
-    found in at verification: the failure is what needs looking at.
+    A key whose change failed stays ERROR after the run, whatever state it is in
+    now: the failure is what needs looking at.
     """
     if exemption:
         return dict(before), "exempt"
-    failed = result is not None and result["compliance"] == "ERROR"
+    failed = result is not None and result["compliance"] == rotation.ERROR
     if verified is not None and not check_mode:
         after, source = _verdict(verified), "verified"
     elif result is None:
         return dict(before), "unchanged"
-    elif failed:
-        after, source = dict(before), "predicted" if check_mode else "reported"
     else:
         after, source = _verdict(result), "predicted" if check_mode else "reported"
-        if result["actions"] or result["compliance"] == "COMPLIANT":
-            after.update(compliance="COMPLIANT", reason=None)
-        else:
-            after.update(compliance=before["compliance"], reason=before["reason"])
+        if not failed:
+            if result["actions"] or result["compliance"] == rotation.COMPLIANT:
+                after.update(compliance=rotation.COMPLIANT, reason=None)
+            else:
+                after.update(compliance=before["compliance"], reason=before["reason"])
     if failed:
-        after.update(compliance="ERROR", reason=result["reason"])
+        after.update(compliance=rotation.ERROR, reason=result["reason"])
     return after, source
 
 
-def summarize_report(keys):
+def summarize_report(keys, run_errors=0):
     def counts(side):
-        tally = dict((value, 0) for value in COMPLIANCE_VALUES)
+        tally = dict((value, 0) for value in REPORT_COMPLIANCE_VALUES)
         for entry in keys:
             tally[entry[side]["compliance"]] = tally.get(entry[side]["compliance"], 0) + 1
         return tally
@@ -250,6 +211,7 @@ def summarize_report(keys):
         for action in entry["actions"]:
             actions[action] = actions.get(action, 0) + 1
     after = counts("after")
+    errors = sum(1 for entry in keys if entry["error"]) + run_errors
     return {
         "total": len(keys),
         "before": counts("before"),
@@ -257,12 +219,143 @@ def summarize_report(keys):
         "keys_changed": sum(1 for entry in keys if entry["actions"]),
         "actions": actions,
         "exempt": sum(1 for entry in keys if entry["exempt"]),
-        "errors": sum(1 for entry in keys if entry["error"]),
-        "compliant": after["NON_COMPLIANT"] == 0 and after["ERROR"] == 0,
+        "errors": errors,
+        "compliant": after[rotation.NON_COMPLIANT] == 0 and after[rotation.ERROR] == 0 and errors == 0,
     }
 
 
-# --- renderings ------------------------------------------------------------
+def unverified(report):
+    """In-scope keys a real remediation run left not as wanted (not exempt, not waiting for their owner)."""
+    run = report["run"]
+    if run.get("check_mode") or run.get("mode") == "report":
+        return []
+    return [entry for entry in report["keys"]
+            if entry["after"]["compliance"] == rotation.NON_COMPLIANT and entry["after"]["reason"] not in OWNER_REASONS]
+
+
+def verify_failures(kms_keys, exemptions, state="enabled", period=None):
+    """Keys read back by verification that are not as wanted, exempt and disabled keys left out.
+
+    The verdicts are kms_rotation_info's, so run it with the role's rotation
+    (``state`` and ``period`` are accepted for compatibility and not used).
+    """
+    exempt_arns = set(entry["key_arn"] for entry in exemptions or [])
+    return [{"key_arn": key["key_arn"] or key["key_id"], "region": key["region"], "compliance": key["compliance"],
+             "reason": key["reason"], "message": key["message"]}
+            for key in kms_keys
+            if key["key_arn"] not in exempt_arns and key["key_state"] != "Disabled"
+            and key["compliance"] in (rotation.NON_COMPLIANT, rotation.ERROR)]
+
+
+def _key_label(entry):
+    return entry["key_arn"] or entry["key_id"]
+
+
+def failure_message(report, fail_on_noncompliant, report_path=None):
+    """Why the host fails, in words that fit the kind of run, or None when it passes."""
+    run = report["run"]
+    summary = report["summary"]
+    target = run.get("target")
+    reporting = run.get("check_mode") or run.get("mode") == "report"
+    parts = []
+    if report["errors"]:
+        parts.append("%d error(s): %s" % (len(report["errors"]), "; ".join(
+            error["message"] for error in report["errors"][:10])))
+    left = unverified(report)
+    if left:
+        parts.append("%d in-scope key(s) still not as wanted after remediation: %s" % (
+            len(left), ", ".join(_key_label(entry) for entry in left[:20])))
+    noncompliant = [entry for entry in report["keys"] if entry["before"]["compliance"] == rotation.NON_COMPLIANT]
+    if reporting and fail_on_noncompliant and noncompliant:
+        by_reason = {}
+        for entry in noncompliant:
+            by_reason[entry["before"]["reason"]] = by_reason.get(entry["before"]["reason"], 0) + 1
+        parts.append("compliance report: %d of %d keys are not compliant (%s): %s%s" % (
+            len(noncompliant), summary["total"],
+            ", ".join("%s %d" % item for item in sorted(by_reason.items())),
+            ", ".join(_key_label(entry) for entry in noncompliant[:20]),
+            " and %d more" % (len(noncompliant) - 20) if len(noncompliant) > 20 else ""))
+    if not parts:
+        return None
+    where = " See %s." % report_path if report_path else ""
+    return "%s: %s.%s" % (target, " ".join(part.rstrip(".") + "." for part in parts).rstrip("."), where)
+
+
+def _journal_note(settings, interrupted):
+    """What this run says of interrupted rescues: where they are recorded and whether that outlives the job."""
+    if settings.get("mode") == "report" or settings.get("pending_deletion") != "cancel":
+        if interrupted:
+            return "%d key(s) were left Disabled by an interrupted rescue; a remediation run with " \
+                   "rotation_pending_deletion: cancel finishes them." % len(interrupted)
+        return None
+    path = settings.get("journal_file")
+    if settings.get("awx_job_id") is not None and settings.get("journal_default"):
+        return ("not recovered: the rescue journal %s is in this job's container and does not outlive it; if the job "
+                "stops between CancelKeyDeletion and EnableKey, the key stays Disabled and later runs report it as "
+                "KEY_DISABLED for its owner. Set rotation_journal_file to a path that outlives jobs to have the next "
+                "run finish such rescues." % path)
+    return ("recorded in %s before each CancelKeyDeletion; if this run stops before EnableKey, the next remediation "
+            "run that finds the journal re-enables the key while it is still Disabled." % path)
+
+
+def run_metadata(settings, kms_keys, finished, warnings, interrupted=()):
+    accounts = [key.get("account_id") for key in kms_keys if key.get("account_id")]
+    return {
+        "target": settings["target"],
+        "account_id": accounts[0] if accounts else None,
+        "regions": settings["regions"],
+        "check_mode": bool(settings["check_mode"]),
+        "mode": settings["mode"],
+        "started": settings["started"],
+        "finished": finished.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(finished, "strftime") else finished,
+        "awx_job_id": settings.get("awx_job_id"),
+        "settings": {
+            "state": settings["state"],
+            "rotation_period_days": settings["rotation_period_days"],
+            "pending_deletion": settings["pending_deletion"],
+            "exempt_keys": settings["exempt_keys"],
+            "exempt_tags": settings["exempt_tags"],
+        },
+        "journal": {"path": settings.get("journal_file"), "note": _journal_note(settings, interrupted)},
+        "warnings": list(warnings),
+    }
+
+
+def run_report(settings, discovery, plan, rescued, enforced, verified, finished, connection=None):
+    """The report of one role run, from the registered results of its tasks (any of them may not have run)."""
+    run_errors, warnings = [], []
+    kms_keys = discovery.get("kms_keys")
+    if (connection or {}).get("failed"):
+        run_errors.append("could not assume the role in rotation_assume_role_arn, so nothing was read: %s" % (
+            connection.get("msg") or "see the Connect task"))
+    elif kms_keys is None:
+        run_errors.append("discovery failed, so no key was checked: %s" % (
+            discovery.get("msg") or "the discovery task did not run"))
+    for region in discovery.get("region_results") or []:
+        if region.get("error"):
+            run_errors.append("Region %s could not be listed: %s" % (region["region"], region["error"]))
+        warnings.extend(region.get("warnings") or [])
+    rescue_results, rescue_error = phase_outcome(rescued)
+    enforce_results, enforce_error = phase_outcome(enforced)
+    for phase, error in ((KMS3, rescue_error), (KMS4, enforce_error)):
+        if error:
+            run_errors.append("%s failed as a whole: %s" % (phase, error))
+    verification = verified.get("kms_keys")
+    if verified.get("failed") and verified.get("msg"):
+        warnings.append("verification could not read every key back (%s); those keys are reported as the "
+                        "phases reported them" % verified["msg"])
+    interrupted = plan.get("interrupted") or []
+    metadata = run_metadata(settings, kms_keys or [], finished, warnings, interrupted)
+    return build_report(kms_keys or [], rescue_results, enforce_results, verification, plan.get("exempt"), metadata,
+                        interrupted, run_errors)
+
+
+def published_stats(report):
+    """The set_stats data of one target."""
+    return {"keyguard_kms_rotation": {report["run"]["target"]: report["summary"]}}
+
+
+# --- renderings ---------------------------------------------------------------
 
 def _cell(value):
     if value is None or value == []:
@@ -280,10 +373,17 @@ def _rotation_text(verdict):
     return "%s d" % verdict["rotation_period_days"] if verdict.get("rotation_period_days") else "on"
 
 
+def _mode_text(run):
+    if run.get("mode") == "report":
+        return "report (discovery only: nothing was or would be changed)"
+    if run.get("check_mode"):
+        return "remediate in check mode (nothing was changed; actions are planned)"
+    return "remediate"
+
+
 def report_markdown(report):
     run = report["run"]
     summary = report["summary"]
-    mode = "check mode (nothing was changed; actions are planned)" if run.get("check_mode") else "remediation"
     lines = [
         "# KMS key rotation report: %s" % _cell(run.get("target")),
         "",
@@ -291,30 +391,38 @@ def report_markdown(report):
         "|---|---|",
         "| Account | %s |" % _cell(run.get("account_id")),
         "| Regions | %s |" % _cell(run.get("regions")),
-        "| Mode | %s |" % mode,
+        "| Mode | %s |" % _mode_text(run),
         "| Started / finished | %s / %s |" % (_cell(run.get("started")), _cell(run.get("finished"))),
         "| Result | **%s** |" % ("COMPLIANT" if summary["compliant"] else "NOT COMPLIANT"),
+    ]
+    journal = run.get("journal") or {}
+    if journal.get("note"):
+        lines.append("| Interrupted rescues | %s |" % _cell(journal["note"]))
+    lines += [
         "",
         "## Summary",
         "",
         "| compliance | before | after |",
         "|---|---:|---:|",
     ]
-    for value in COMPLIANCE_VALUES:
+    for value in REPORT_COMPLIANCE_VALUES:
         lines.append("| %s | %d | %d |" % (value, summary["before"][value], summary["after"][value]))
+    changing = run.get("check_mode") or run.get("mode") == "report"
     lines += ["", "%d of %d keys %s; actions: %s." % (
-        summary["keys_changed"], summary["total"], "would change" if run.get("check_mode") else "changed",
+        summary["keys_changed"], summary["total"], "would change" if changing else "changed",
         _cell(["%s x%d" % item for item in sorted(summary["actions"].items())]) if summary["actions"] else "none")]
 
     errors = report["errors"]
     if errors:
         lines += ["", "## Errors", "", "| key | region | message |", "|---|---|---|"]
-        lines += ["| %s | %s | %s |" % (_cell(e["key_arn"]), e["region"], _cell(e["message"])) for e in errors]
-    failing = [k for k in report["keys"] if k["after"]["compliance"] == "NON_COMPLIANT"]
+        lines += ["| %s | %s | %s |" % (_cell(e["key_arn"]), _cell(e["region"]), _cell(e["message"])) for e in errors]
+    for warning in run.get("warnings") or []:
+        lines += ["", "> %s" % warning.replace("\n", " ")]
+    failing = [k for k in report["keys"] if k["after"]["compliance"] == rotation.NON_COMPLIANT]
     for title, group in (
-        ("Still not compliant", [k for k in failing if k["after"]["reason"] != "KEY_DISABLED"]),
+        ("Still not compliant", [k for k in failing if k["after"]["reason"] not in OWNER_REASONS]),
         ("Needs the key owner: disabled keys whose rotation KMS cannot change",
-         [k for k in failing if k["after"]["reason"] == "KEY_DISABLED"]),
+         [k for k in failing if k["after"]["reason"] in OWNER_REASONS]),
     ):
         if group:
             lines += ["", "## " + title, "", "| key | region | reason | message |", "|---|---|---|---|"]
@@ -347,19 +455,25 @@ def report_junit(report):
         label = key["key_id"] + (" (%s)" % ", ".join(key["aliases"]) if key["aliases"] else "")
         case = ElementTree.SubElement(suite, "testcase", classname="KMS.4.%s" % key["region"], name=label)
         after = key["after"]
-        if after["compliance"] == "ERROR":
+        if after["compliance"] == rotation.ERROR:
             counts["errors"] += 1
             ElementTree.SubElement(case, "error", message=str(after["reason"])).text = key["error"] or ""
-        elif after["compliance"] == "NON_COMPLIANT":
+        elif after["compliance"] == rotation.NON_COMPLIANT:
             counts["failures"] += 1
             ElementTree.SubElement(case, "failure", message=str(after["reason"])).text = key["message"] or ""
-        elif after["compliance"] in ("NOT_APPLICABLE", EXEMPT):
+        elif after["compliance"] in (rotation.NOT_APPLICABLE, EXEMPT):
             counts["skipped"] += 1
             message = key["exemption_reason"] if key["exempt"] else after["reason"]
             ElementTree.SubElement(case, "skipped", message=str(message))
         if key["actions"]:
             ElementTree.SubElement(case, "system-out").text = "%s: %s" % (
                 "planned" if run.get("check_mode") else "performed", ", ".join(key["actions"]))
+    run_errors = [error for error in report["errors"] if error["key_arn"] is None]
+    for number, error in enumerate(run_errors, 1):
+        counts["tests"] += 1
+        counts["errors"] += 1
+        case = ElementTree.SubElement(suite, "testcase", classname="keyguard.run", name="run error %d" % number)
+        ElementTree.SubElement(case, "error", message="run error").text = error["message"]
     for name, value in counts.items():
         suite.set(name, str(value))
         suites.set(name, str(value))
@@ -368,3 +482,6 @@ def report_junit(report):
 
 def report_json(report):
     return json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
+
+
+RENDERERS = {"json": (".json", report_json), "markdown": (".md", report_markdown), "junit": (".junit.xml", report_junit)}

@@ -3,8 +3,11 @@
 What real KMS does to a client under load or trouble, on demand: per-operation
 request quotas answered with ThrottlingException, a fraction of calls throttled
 at random, added latency, KMSInternalException (HTTP 500), dropped connections,
-AccessDeniedException for chosen keys (a key policy that denies us), a hang on
-one operation, and eventual consistency after CancelKeyDeletion / EnableKey.
+AccessDeniedException for chosen keys, operations or Regions (a key policy or an
+IAM policy that denies us), a hang on one operation (before it is carried out,
+or after: the change is made and the answer never comes), and eventual
+consistency after CancelKeyDeletion / EnableKey. ``operations`` limits the
+random faults (throttling, errors, drops) to those operations.
 
 Configure with ``POST /_emulator/faults`` and a JSON body naming the ``account``
 (its 12-digit access key ID); ``DELETE /_emulator/faults?account=ID`` clears one
@@ -95,14 +98,20 @@ class FaultInjector:
         if latency:
             time.sleep(rng.uniform(*latency))
         hang = config.get("hang") or {}
-        if hang.get("operation") == operation:
+        if hang.get("operation") == operation and not hang.get("after"):
+            with self.lock:
+                self._count(account, "hang")
             time.sleep(hang.get("seconds", 60))
         with self.lock:
             deny = config.get("deny") or {}
-            if key_id and key_id in deny.get("key_ids", ()) and operation in deny.get("operations", (operation,)):
+            denied = deny and operation in deny.get("operations", (operation,)) and region in deny.get(
+                "regions", (region,)) and (key_id in deny["key_ids"] if "key_ids" in deny else True)
+            if denied:
                 self._count(account, "AccessDeniedException")
                 return 400, "AccessDeniedException", "User is not authorized to perform kms:%s on %s because " \
-                    "of an explicit deny in the key policy" % (operation, key_id)
+                    "of an explicit deny" % (operation, key_id or "this account")
+            if operation not in config.get("operations", (operation,)):
+                return None
             quotas = config.get("quotas")
             if quotas:
                 rate = (quotas if isinstance(quotas, dict) else KMS_QUOTAS).get(operation)
@@ -134,6 +143,12 @@ class FaultInjector:
             return start_response(status, headers, exc_info)
 
         body = self.app(environ, capture)
+        hang = config.get("hang") or {}
+        if hang.get("operation") == operation and hang.get("after"):
+            # The change is made; the answer never comes in time.
+            with self.lock:
+                self._count(account, "hang")
+            time.sleep(hang.get("seconds", 60))
         lag_seconds = config.get("state_lag", 0)
         if lag_seconds and operation in STATE_LAG and status_holder and status_holder[0].startswith("200"):
             blocked, code, text = STATE_LAG[operation]

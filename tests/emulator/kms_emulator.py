@@ -291,16 +291,39 @@ def _schedule_key_deletion(self):
                        "KeyState": "PendingDeletion", "PendingWindowInDays": int(window)})
 
 
+# Each list operation's documented Limit range, as (default, maximum); the minimum is 1. Real KMS
+# refuses a Limit outside it, although botocore's shared shape lets every one of them ask for 1000.
+LIST_LIMITS = {
+    "ListKeys": (100, 1000),
+    "ListAliases": (50, 100),
+    "ListResourceTags": (50, 50),
+    "ListKeyRotations": (100, 1000),
+}
 # Real KMS may return fewer items than Limit asks for; a smaller cap makes tests paginate.
 MAX_PAGE_SIZE = [1000]
 
 
-def _page(self, items, item_name):
-    limit = self._get_param("Limit")
-    limit = 100 if limit is None else int(limit)
-    if not 1 <= limit <= 1000:
-        raise ValidationException("Limit must be between 1 and 1000.")
-    limit = min(limit, MAX_PAGE_SIZE[0])
+def _checked_limit(response, operation):
+    """The Limit of a list request, refused as real KMS refuses it when out of range."""
+    default, maximum = LIST_LIMITS[operation]
+    limit = response._get_param("Limit")
+    if limit is None:
+        return default
+    limit = int(limit)
+    if limit < 1:
+        bound = "greater than or equal to 1"
+    elif limit > maximum:
+        bound = "less than or equal to %d" % maximum
+    else:
+        return limit
+    raise ValidationException(
+        f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value "
+        f"{bound}"
+    )
+
+
+def _page(self, operation, items, item_name):
+    limit = min(_checked_limit(self, operation), MAX_PAGE_SIZE[0])
     marker = self._get_param("Marker")
     start = 0
     if marker:
@@ -316,7 +339,7 @@ def _page(self, items, item_name):
 
 def _list_keys(self):
     keys = [{"KeyArn": key.arn, "KeyId": key.id} for key in self.kms_backend.list_keys()]
-    return _page(self, keys, "Keys")
+    return _page(self, "ListKeys", keys, "Keys")
 
 
 def _list_aliases(self):
@@ -337,7 +360,22 @@ def _list_aliases(self):
                     "AliasArn": f"arn:aws:kms:{self.region}:{self.current_account}:{name}",
                     "AliasName": name,
                 })
-    return _page(self, aliases, "Aliases")
+    return _page(self, "ListAliases", aliases, "Aliases")
+
+
+def _list_resource_tags(self):
+    key_id = self._get_param("KeyId")
+    self._validate_cmk_id(key_id)
+    tags = self.kms_backend.list_resource_tags(key_id)["Tags"]
+    return _page(self, "ListResourceTags", tags, "Tags")
+
+
+_original_list_key_rotations = KmsResponse.list_key_rotations
+
+
+def _list_key_rotations(self):
+    _checked_limit(self, "ListKeyRotations")
+    return _original_list_key_rotations(self)
 
 
 _RULES_APPLIED = []
@@ -365,6 +403,8 @@ def apply_kms_rules():
     KmsResponse.schedule_key_deletion = _schedule_key_deletion
     KmsResponse.list_keys = _list_keys
     KmsResponse.list_aliases = _list_aliases
+    KmsResponse.list_resource_tags = _list_resource_tags
+    KmsResponse.list_key_rotations = _list_key_rotations
 
 
 # --- state and request recording --------------------------------------------

@@ -6,6 +6,7 @@ import urllib.request
 
 import boto3
 import botocore.config
+import botocore.exceptions
 import pytest
 
 from kms_emulator import make_emulator
@@ -150,6 +151,34 @@ def test_pages_can_be_smaller_than_limit(kms):
     finally:
         MAX_PAGE_SIZE[0] = 1000
     assert len(page["Keys"]) == 2 and page["Truncated"] is True
+
+
+@pytest.mark.parametrize(
+    "operation, maximum",
+    [("list_keys", 1000), ("list_aliases", 100), ("list_resource_tags", 50), ("list_key_rotations", 1000)],
+)
+def test_list_limits_are_the_documented_ranges(kms, operation, maximum):
+    key = kms().create_key()["KeyMetadata"]["KeyId"]
+    params = {"KeyId": key} if operation in ("list_resource_tags", "list_key_rotations") else {}
+    call = getattr(kms(), operation)
+    call(Limit=1, **params)
+    call(Limit=maximum, **params)
+    for limit, bound in ((0, "greater than or equal to 1"), (maximum + 1, "less than or equal to %d" % maximum)):
+        with pytest.raises(botocore.exceptions.ClientError) as caught:
+            call(Limit=limit, **params)
+        assert caught.value.response["Error"]["Code"] == "ValidationException"
+        assert caught.value.response["Error"]["Message"] == (
+            "1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value %s"
+            % (limit, bound))
+
+
+def test_list_resource_tags_paginates(kms):
+    tags = [{"TagKey": "t%d" % number, "TagValue": str(number)} for number in range(5)]
+    key = kms().create_key(Tags=tags)["KeyMetadata"]["KeyId"]
+    first = kms().list_resource_tags(KeyId=key, Limit=2)
+    assert len(first["Tags"]) == 2 and first["Truncated"] is True
+    rest = kms().list_resource_tags(KeyId=key, Limit=50, Marker=first["NextMarker"])
+    assert sorted(tag["TagKey"] for tag in first["Tags"] + rest["Tags"]) == ["t0", "t1", "t2", "t3", "t4"]
 
 
 def test_list_aliases_paginates_and_unbacked_aws_aliases_have_no_target(kms):

@@ -22,11 +22,16 @@ def load(*parts):
 def test_defaults_match_argument_specs():
     options = load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
     defaults = load("defaults", "main.yml")
-    assert set(defaults) == set(options)
+    assert set(defaults) == set(name for name, spec in options.items() if "default" in spec)
     for name, spec in options.items():
         assert name.startswith("rotation_")
         if "default" in spec:
             assert defaults[name] == spec["default"], name
+
+
+def test_internal_names_stay_out_of_the_public_prefix():
+    internal = load("vars", "main.yml")
+    assert internal and all(name.startswith("__rotation_") for name in internal)
 
 
 def test_entry_points_share_the_same_variables():

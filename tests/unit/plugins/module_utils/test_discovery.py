@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.keyguard.kms.plugins.module_utils import _discovery as discovery
+from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
+from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsError
 
 ACCOUNT = "111122223333"
@@ -19,29 +21,38 @@ def arn(key_id, region="us-east-1"):
 class FakeService:
     region = "us-east-1"
 
-    def __init__(self, keys, aliases, tags=None, unreadable=()):
+    def __init__(self, keys, aliases, tags=None, unreadable=(), denied=()):
         self.keys = keys
         self.aliases = aliases
         self.tags = tags or {}
         self.unreadable = unreadable
+        self.denied = denied  # operations refused on every key
         self.calls = []
+
+    def _deny(self, operation):
+        self.calls.append(operation)
+        if operation in self.denied:
+            raise KmsError(operation, "AccessDeniedException", "not authorized to perform kms:%s" % operation)
 
     def list_keys(self):
         self.calls.append("ListKeys")
         return [{"KeyId": kid, "KeyArn": arn(kid)} for kid in self.keys]
 
     def list_aliases(self):
-        self.calls.append("ListAliases")
+        self._deny("ListAliases")
         return self.aliases
 
     def describe_key(self, kid):
+        kid = kid.rsplit("/", 1)[-1]
         self.calls.append("DescribeKey")
         if kid in self.unreadable:
             raise KmsError("DescribeKey", "AccessDeniedException", "denied")
+        if kid not in self.keys:
+            raise KmsError("DescribeKey", "NotFoundException", "no such key")
         return self.keys[kid]
 
     def get_rotation_status(self, kid):
-        self.calls.append("GetKeyRotationStatus")
+        self._deny("GetKeyRotationStatus")
         return {"KeyRotationEnabled": kid == "k2", "RotationPeriodInDays": 365}
 
     def list_tags(self, kid):
@@ -74,6 +85,8 @@ def fleet():
 
 def scan(service, **options):
     options.setdefault("concurrency", 4)
+    options.setdefault("desired", rotation.kms4_rotation())
+    options["tag_filters"] = selection.normalize_tag_filter(options.get("tag_filters"))
     return discovery.RegionScanner(service, options).scan()
 
 
@@ -115,8 +128,32 @@ def test_summary_counts():
     assert summary["by_region"]["us-east-1"]["total"] == 4
 
 
-def test_tags_match():
-    assert discovery.tags_match({"a": "1"}, {"a": []})
-    assert discovery.tags_match({"a": "1"}, {"a": ["1", "2"]})
-    assert not discovery.tags_match({"a": "3"}, {"a": ["1", "2"]})
-    assert not discovery.tags_match({}, {"a": []})
+def test_keys_given_by_arn_are_read_without_listing_the_region():
+    service = FakeService(*fleet())
+    records = scan(service, key_ids=[arn("k1"), arn("k2"), arn("gone"), arn("k9", "us-west-2")])
+    assert [r["key_id"] for r in records] == ["k1", "k2"]
+    assert records[0]["aliases"] == ["alias/one", "alias/uno"]
+    assert "ListKeys" not in service.calls
+
+
+def test_aliases_that_cannot_be_listed_are_a_warning_not_a_failure():
+    scanner = discovery.RegionScanner(FakeService(*fleet(), denied=("ListAliases",)),
+                                      {"concurrency": 2, "desired": rotation.kms4_rotation(), "tag_filters": {}})
+    records = scanner.scan()
+    assert len(records) == 4 and all(r["aliases"] == [] for r in records)
+    assert len(scanner.warnings) == 1 and "aliases of Region us-east-1 could not be listed" in scanner.warnings[0]
+
+
+def test_a_key_whose_rotation_cannot_be_read_keeps_what_was_read():
+    records = dict((r["key_id"], r) for r in scan(FakeService(*fleet(), denied=("GetKeyRotationStatus",))))
+    assert (records["k1"]["compliance"], records["k1"]["reason"]) == ("ERROR", "AccessDeniedException")
+    assert records["k1"]["aliases"] == ["alias/one", "alias/uno"]
+    assert (records["k1"]["key_state"], records["k1"]["account_id"], records["k1"]["key_spec"]) == (
+        "Enabled", ACCOUNT, "SYMMETRIC_DEFAULT")
+    assert records["k3"]["compliance"] == "NOT_APPLICABLE"  # no status needed
+
+
+def test_verdict_against_disabled_rotation():
+    records = dict((r["key_id"], r) for r in scan(FakeService(*fleet()), desired=rotation.kms4_rotation(state="disabled")))
+    assert (records["k2"]["compliance"], records["k2"]["reason"]) == ("NON_COMPLIANT", "ROTATION_ENABLED")
+    assert records["k1"]["compliance"] == "COMPLIANT"

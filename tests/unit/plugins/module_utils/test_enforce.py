@@ -12,7 +12,10 @@ import itertools
 import botocore.exceptions
 import pytest
 
+from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import RotationEnforcer
+from ansible_collections.keyguard.kms.plugins.module_utils._enforce import enforce_in_regions
+from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsError
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import RateLimiter
@@ -27,10 +30,9 @@ def key_id(number):
 class FakeService:
     """Keeps keys in memory and applies KMS's rules to writes."""
 
-    region = REGION
-
-    def __init__(self, keys):
+    def __init__(self, keys, region=REGION):
         self.keys = keys  # key_id -> {"metadata": ..., "rotation": (enabled, period)}
+        self.region = region
         self.calls = []
 
     def _key(self, reference):
@@ -100,7 +102,7 @@ def fleet():
 )
 def test_check_mode_predicts_what_a_real_run_does(state, period, pending_deletion):
     references = [key_id(n) for n in range(1, 9)]
-    desired = {"state": state, "rotation_period_days": period, "pending_deletion": pending_deletion}
+    desired = rotation.desired_rotation(state, period, "exact", pending_deletion)
     predicting = FakeService(fleet())
     predicted = RotationEnforcer(predicting, desired, True, 4).run(references)
     assert [call for call in predicting.calls if call[0] not in ("DescribeKey", "GetKeyRotationStatus")] == []
@@ -123,7 +125,7 @@ def test_one_failing_key_does_not_stop_the_others():
     keys = dict([make_key(1), make_key(2), make_key(3)])
     keys[key_id(2)]["fail_on"] = "EnableKeyRotation"
     service = FakeService(keys)
-    desired = {"state": "enabled", "rotation_period_days": None, "pending_deletion": "keep"}
+    desired = rotation.desired_rotation()
     results = RotationEnforcer(service, desired, False, 3).run([key_id(1), key_id(2), "alias/missing", key_id(3)])
     assert [r["compliance"] for r in results] == ["NON_COMPLIANT", "ERROR", "ERROR", "NON_COMPLIANT"]
     assert results[1]["reason"] == "AccessDeniedException" and key_id(2) in results[1]["message"]
@@ -133,7 +135,7 @@ def test_one_failing_key_does_not_stop_the_others():
 
 def test_a_key_named_twice_is_changed_once():
     service = FakeService(dict([make_key(1)]))
-    desired = {"state": "enabled", "rotation_period_days": None, "pending_deletion": "keep"}
+    desired = rotation.desired_rotation()
     results = RotationEnforcer(service, desired, False, 2).run([key_id(1), "alias/k1"])
     assert [r["input"] for r in results] == [key_id(1), "alias/k1"]
     assert [call[0] for call in service.calls].count("EnableKeyRotation") == 1
@@ -194,50 +196,127 @@ def test_rate_limiter_spaces_calls_per_operation(monkeypatch):
     assert slept == pytest.approx([0.25, 0.5, 0.75, 1.0])
 
 
-def test_interrupted_rescue_is_finished_by_the_next_run(tmp_path):
-    from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
+RESCUE = rotation.desired_rotation("enabled", 365, "maximum", "cancel")
 
+
+def crash(_kid):
+    raise SystemExit("killed")
+
+
+def test_interrupted_rescue_is_finished_by_the_next_run(tmp_path):
     journal = RescueJournal(str(tmp_path / "journal"))
     keys = dict([make_key(1, "PendingDeletion", rotation=(True, 200)), make_key(2, "PendingDeletion")])
     service = FakeService(keys)
-    desired = {"state": "enabled", "rotation_period_days": 365, "rotation_period_mode": "maximum",
-               "pending_deletion": "cancel"}
     # The first run dies right after CancelKeyDeletion of key 1.
     real_enable_key = service.enable_key
-
-    def crash(kid):
-        raise SystemExit("killed")
-
     service.enable_key = crash
     with pytest.raises(SystemExit):
-        RotationEnforcer(service, desired, False, 1, journal).run([key_id(1)])
+        RotationEnforcer(service, RESCUE, False, 1, journal).run([key_id(1)])
     assert keys[key_id(1)]["metadata"]["KeyState"] == "Disabled"
-    assert journal.pending() == {keys[key_id(1)]["metadata"]["Arn"]}
+    assert list(journal.live_records()) == [keys[key_id(1)]["metadata"]["Arn"]]
 
     service.enable_key = real_enable_key
-    predicted = RotationEnforcer(service, desired, True, 2, journal).run([key_id(1), key_id(2)])
+    predicted = RotationEnforcer(service, RESCUE, True, 2, journal).run([key_id(1), key_id(2)])
     assert predicted[0]["actions"] == ["EnableKey", "EnableKeyRotation"]
-    assert predicted[0]["reason"] == "PENDING_DELETION"
-    results = RotationEnforcer(service, desired, False, 2, journal).run([key_id(1), key_id(2)])
+    assert predicted[0]["reason"] == "RESCUE_INTERRUPTED"
+    assert predicted[0]["rotation_period_days"] == 200  # read while Disabled: the prediction is exact
+    results = RotationEnforcer(service, RESCUE, False, 2, journal).run([key_id(1), key_id(2)])
     assert [r["actions"] for r in results] == [["EnableKey", "EnableKeyRotation"],
                                                ["CancelKeyDeletion", "EnableKey", "EnableKeyRotation"]]
     assert keys[key_id(1)]["metadata"]["KeyState"] == "Enabled" and keys[key_id(1)]["rotation"] == (True, 200)
-    assert journal.pending() == set()
+    assert journal.live_records() == {}
+    journal.compact()
     assert not (tmp_path / "journal").exists()
 
 
-def test_a_disabled_key_not_in_the_journal_is_left_alone(tmp_path):
-    from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
+def test_a_stale_record_never_enables_a_key_its_owner_disabled(tmp_path):
+    """Killed after EnableKey and before the strike-off; a later run sees the key Enabled; its owner disables it."""
+    journal = RescueJournal(str(tmp_path / "journal"))
+    keys = dict([make_key(1, "PendingDeletion")])
+    arn = keys[key_id(1)]["metadata"]["Arn"]
+    service = FakeService(keys)
+    journal.begin(arn)  # as the first run did before CancelKeyDeletion ...
+    service.cancel_deletion(key_id(1))
+    service.enable_key(key_id(1))  # ... and EnableKey worked just before the kill.
+    keep = rotation.desired_rotation("enabled", 365, "maximum", "keep")
+    # Any run that sees the key Enabled ends the record, check mode and KMS.4-only runs included.
+    RotationEnforcer(service, keep, True, 1, journal).run([key_id(1)])
+    assert journal.live_records() == {}
+    keys[key_id(1)]["metadata"]["KeyState"] = "Disabled"  # the owner's decision
+    service.calls.clear()
+    results = RotationEnforcer(service, RESCUE, False, 1, journal).run([key_id(1)])
+    assert (results[0]["reason"], results[0]["actions"]) == ("KEY_DISABLED", [])
+    assert [call for call in service.calls if call[0] not in ("DescribeKey", "GetKeyRotationStatus")] == []
 
+
+def test_a_record_lives_for_one_run_and_a_limited_time(tmp_path):
+    import datetime
+
+    now = [datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)]
+    journal = RescueJournal(str(tmp_path / "journal"), max_age_days=7, clock=lambda: now[0])
+    keys = dict([make_key(1, "Disabled"), make_key(2, "Disabled")])
+    for number in (1, 2):
+        journal.begin(keys[key_id(number)]["metadata"]["Arn"])
+    now[0] += datetime.timedelta(days=8)
+    results = RotationEnforcer(FakeService(keys), RESCUE, True, 1, journal).run([key_id(1)])
+    assert results[0]["reason"] == "KEY_DISABLED"  # too old to be honoured
+    assert journal.live_records() == {}
+
+    now[0] -= datetime.timedelta(days=8)
+    service = FakeService(keys)
+    service.enable_key = lambda kid: (_ for _ in ()).throw(KmsError("EnableKey", "ThrottlingException", "slow down"))
+    results = RotationEnforcer(service, RESCUE, False, 1, journal).run([key_id(2)])
+    assert results[0]["compliance"] == "ERROR" and "aws kms enable-key --key-id" in results[0]["message"]
+    assert keys[key_id(2)]["metadata"]["Arn"] not in journal.live_records(), "the next run consumes the record"
+
+
+def test_a_rescue_that_fails_half_way_says_what_was_done_and_how_to_finish(tmp_path):
+    journal = RescueJournal(str(tmp_path / "journal"))
+    keys = dict([make_key(1, "PendingDeletion", rotation=(True, 180)), make_key(2, "PendingDeletion")])
+    keys[key_id(1)]["fail_on"] = "EnableKey"
+    keys[key_id(2)]["fail_on"] = "EnableKeyRotation"
+    results = RotationEnforcer(FakeService(keys), RESCUE, False, 2, journal).run([key_id(1), key_id(2)])
+    first, second = results
+    arn = keys[key_id(1)]["metadata"]["Arn"]
+    assert (first["compliance"], first["reason"], first["actions"], first["changed"]) == (
+        "ERROR", "AccessDeniedException", ["CancelKeyDeletion"], True)
+    assert first["key_state"] == "Disabled"
+    assert "deletion cancelled" in first["message"] and "The key is now Disabled" in first["message"]
+    assert "aws kms enable-key --key-id %s --region %s" % (arn, REGION) in first["message"]
+    assert list(journal.live_records()) == [arn], "the next run may finish it"
+    assert second["actions"] == ["CancelKeyDeletion", "EnableKey"] and second["key_state"] == "Enabled"
+    assert "aws kms enable-key-rotation --key-id" in second["message"]
+
+
+def test_a_disabled_key_not_in_the_journal_is_left_alone(tmp_path):
     service = FakeService(dict([make_key(1, "Disabled")]))
-    desired = {"state": "enabled", "rotation_period_days": None, "pending_deletion": "cancel"}
+    desired = rotation.desired_rotation(pending_deletion="cancel")
     results = RotationEnforcer(service, desired, False, 1, RescueJournal(str(tmp_path / "j"))).run([key_id(1)])
     assert (results[0]["reason"], results[0]["actions"]) == ("KEY_DISABLED", [])
 
 
+def test_keys_of_several_regions_in_one_call_each_in_its_region():
+    east = dict([make_key(1)])
+    west_id, west = make_key(2)
+    west["metadata"]["Arn"] = west["metadata"]["Arn"].replace(REGION, "us-west-2")
+    services = {REGION: FakeService(east), "us-west-2": FakeService({west_id: west}, "us-west-2")}
+    enforcers = dict((region, RotationEnforcer(service, rotation.desired_rotation(), False, 2, partition="aws"))
+                     for region, service in services.items())
+    references = [west["metadata"]["Arn"], key_id(1), east[key_id(1)]["metadata"]["Arn"],
+                  "arn:aws:kms:eu-west-1:111122223333:key/%s" % key_id(3),
+                  east[key_id(1)]["metadata"]["Arn"].replace("arn:aws:", "arn:aws-cn:")]
+    results = enforce_in_regions(references, enforcers)
+    assert [(r["region"], r["actions"]) for r in results[:3:2]] == [("us-west-2", ["EnableKeyRotation"]),
+                                                                       (REGION, ["EnableKeyRotation"])]
+    assert [r["reason"] for r in results[1::2]] == ["INVALID_KEY_REFERENCE"] * 2
+    assert "names no Region" in results[1]["message"] and "not one of regions" in results[3]["message"]
+    assert "partition aws" in results[4]["message"]
+    assert [call[0] for call in services["us-west-2"].calls].count("EnableKeyRotation") == 1
+
+
 def test_key_of_another_account_is_refused_before_any_call():
     service = FakeService(dict([make_key(1)]))
-    desired = {"state": "enabled", "rotation_period_days": None, "pending_deletion": "keep"}
+    desired = rotation.desired_rotation()
     other = "arn:aws:kms:%s:999999999999:key/%s" % (REGION, key_id(1))
     results = RotationEnforcer(service, desired, False, 1, caller_account=lambda: "111122223333").run([other])
     assert results[0]["reason"] == "INVALID_KEY_REFERENCE"
@@ -264,3 +343,71 @@ def test_a_refused_connection_is_not_retried_and_says_what_to_check():
     with pytest.raises(KmsError) as caught:
         KmsService(client, REGION, sleep=lambda seconds: None).enable_key(key_id(1))
     assert client.calls == 1 and "check endpoint_url" in caught.value.message
+
+
+class PagingClient:
+    """Records the Limit of every list call and answers with one page."""
+
+    def __init__(self):
+        self.limits = {}
+
+    def _page(self, operation, key, **params):
+        self.limits[operation] = params["Limit"]
+        return {key: [], "Truncated": False}
+
+    def list_keys(self, **params):
+        return self._page("ListKeys", "Keys", **params)
+
+    def list_aliases(self, **params):
+        return self._page("ListAliases", "Aliases", **params)
+
+    def list_resource_tags(self, **params):
+        return self._page("ListResourceTags", "Tags", **params)
+
+
+def test_every_list_call_asks_for_at_most_its_documented_limit():
+    client = PagingClient()
+    service = KmsService(client, REGION)
+    service.list_keys()
+    service.list_aliases()
+    service.list_tags(key_id(1))
+    # KMS API reference: ListKeys 1-1000, ListAliases 1-100, ListResourceTags 1-50.
+    assert client.limits == {"ListKeys": 1000, "ListAliases": 100, "ListResourceTags": 50}
+
+
+class HungClient:
+    """Every request times out; the clock advances by the read timeout each time."""
+
+    def __init__(self, clock, timeout):
+        self.clock = clock
+        self.timeout = timeout
+        self.calls = 0
+        self.meta = type("Meta", (), {"endpoint_url": "https://kms.us-east-1.amazonaws.com"})()
+
+    def describe_key(self, **params):
+        self.calls += 1
+        self.clock[0] += self.timeout
+        raise botocore.exceptions.ReadTimeoutError(endpoint_url=self.meta.endpoint_url)
+
+
+def test_a_hung_endpoint_is_given_up_after_stall_timeout_naming_it():
+    clock = [1000.0]
+    client = HungClient(clock, 15)
+    service = KmsService(client, REGION, max_attempts=50, stall_timeout=60, sleep=lambda seconds: None,
+                         clock=lambda: clock[0])
+    with pytest.raises(KmsError) as caught:
+        service.describe_key(key_id(1))
+    assert caught.value.code == "ENDPOINT_UNRESPONSIVE"
+    assert "https://kms.us-east-1.amazonaws.com in us-east-1 has not answered any request for 60 s" in caught.value.message
+    assert client.calls == 4
+    with pytest.raises(KmsError):
+        service.describe_key(key_id(2))
+    assert client.calls == 4, "a stalled Region sends nothing more"
+
+
+@pytest.mark.parametrize("rate", [0, -1, 1e-300, True, "5"])
+def test_rate_limits_must_be_sane(rate):
+    from ansible_collections.keyguard.kms.plugins.module_utils._kms import rate_limit_errors
+
+    assert "DescribeKey must be a number of requests per second of at least 0.1" in rate_limit_errors(
+        {"DescribeKey": rate})[0]

@@ -34,8 +34,8 @@ def status(enabled, period=None):
     return result
 
 
-def desired(state="enabled", period=None, pending_deletion="keep"):
-    return {"state": state, "rotation_period_days": period, "pending_deletion": pending_deletion}
+def desired(state="enabled", period=None, pending_deletion="keep", mode="exact"):
+    return rotation.desired_rotation(state, period, mode, pending_deletion)
 
 
 @pytest.mark.parametrize(
@@ -78,9 +78,7 @@ def test_replica_names_its_primary_and_region():
 
 def test_multi_region_primary_is_eligible():
     primary = metadata(MultiRegionConfiguration={"MultiRegionKeyType": "PRIMARY"})
-    assert rotation.plan(primary, status(False), desired())["steps"] == [
-        ("EnableKeyRotation", {"rotation_period_days": None, "period_mode": "exact", "keep_current_period": False})
-    ]
+    assert rotation.plan(primary, status(False), desired())["steps"] == [("EnableKeyRotation", {"period": None})]
 
 
 @pytest.mark.parametrize(
@@ -131,19 +129,61 @@ def test_pending_deletion_kept_by_default():
     "want, last_step, after",
     [
         (desired(pending_deletion="cancel"),
-         ("EnableKeyRotation", {"rotation_period_days": None, "period_mode": "exact", "keep_current_period": True}),
-         (True, None)),
-        (desired(period=400, pending_deletion="cancel"),
-         ("EnableKeyRotation", {"rotation_period_days": 400, "period_mode": "exact", "keep_current_period": True}),
-         (True, 400)),
+         ("EnableKeyRotation", {"period": None, "keep_current_up_to": None}), (True, None)),
+        (desired(period=400, pending_deletion="cancel"), ("EnableKeyRotation", {"period": 400}), (True, 400)),
+        (desired(period=400, pending_deletion="cancel", mode="maximum"),
+         ("EnableKeyRotation", {"period": None, "keep_current_up_to": 400}), (True, None)),
         (desired("disabled", pending_deletion="cancel"), ("DisableKeyRotation", {}), (False, None)),
     ],
 )
 def test_pending_deletion_rescue_is_cancel_enable_then_rotation(want, last_step, after):
     result = rotation.plan(metadata(KeyState="PendingDeletion"), None, want)
     assert result["steps"] == [("CancelKeyDeletion", {}), ("EnableKey", {}), last_step]
+    assert result["rescue"] == rotation.RESCUE_START
     assert result["after"]["key_state"] == "Enabled"
     assert (result["after"]["rotation_enabled"], result["after"]["rotation_period_days"]) == after
+
+
+@pytest.mark.parametrize(
+    "found, want, steps",
+    [
+        (status(True, 180), desired(period=365, pending_deletion="cancel", mode="maximum"),
+         [("EnableKey", {}), ("EnableKeyRotation", {"period": 180})]),
+        (status(False), desired(pending_deletion="cancel"), [("EnableKey", {}), ("EnableKeyRotation", {"period": None})]),
+        (status(True, 730), desired(period=365, pending_deletion="cancel", mode="maximum"),
+         [("EnableKey", {}), ("EnableKeyRotation", {"period": 365})]),
+    ],
+)
+def test_an_interrupted_rescue_is_finished_only_when_asked(found, want, steps):
+    result = rotation.plan(metadata(KeyState="Disabled"), found, want, resuming=True)
+    assert (result["reason"], result["rescue"], result["steps"]) == ("RESCUE_INTERRUPTED", rotation.RESCUE_RESUME, steps)
+    kept = rotation.plan(metadata(KeyState="Disabled"), found, dict(want, pending_deletion="keep"), resuming=True)
+    assert (kept["reason"], kept["steps"], kept["rescue"]) == ("RESCUE_INTERRUPTED", [], None)
+
+
+@pytest.mark.parametrize(
+    "params, current, expected",
+    [({"period": 90}, None, 90), ({"period": None}, 180, None), ({"period": None, "keep_current_up_to": None}, 180, 180),
+     ({"period": None, "keep_current_up_to": 365}, 180, 180), ({"period": None, "keep_current_up_to": 365}, 730, 365),
+     ({"period": None, "keep_current_up_to": 365}, None, 365), ({"period": None, "keep_current_up_to": None}, None, None)],
+)
+def test_period_for_step_reads_the_current_period_only_when_kept(params, current, expected):
+    reads = []
+
+    def read():
+        reads.append(True)
+        return current
+
+    assert rotation.period_for_step(params, read) == expected
+    assert bool(reads) == ("keep_current_up_to" in params)
+
+
+def test_finish_command_names_key_region_and_period():
+    arn = "arn:aws:kms:eu-west-1:111122223333:key/" + KEY_ID
+    assert rotation.finish_command(arn, "eu-west-1", [("EnableKey", {}), ("EnableKeyRotation", {"period": 180})]) == [
+        "aws kms enable-key --key-id %s --region eu-west-1" % arn,
+        "aws kms enable-key-rotation --key-id %s --region eu-west-1 --rotation-period-in-days 180" % arn,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -175,11 +215,12 @@ def test_no_plan_ever_deletes_or_disables_a_key():
         "alias/orders",
         "alias/team/orders_v2",
         "arn:aws:kms:us-east-1:111122223333:alias/orders",
-        "arn:aws-us-gov:kms:us-east-1:111122223333:key/" + KEY_ID,
     ],
 )
 def test_valid_references(reference):
-    assert rotation.reference_error(reference, "us-east-1") is None
+    assert rotation.reference_error(reference, "us-east-1", "aws") is None
+    assert rotation.reference_error("arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/" + KEY_ID,
+                                    "us-gov-west-1", "aws-us-gov") is None
 
 
 @pytest.mark.parametrize(
@@ -192,13 +233,15 @@ def test_valid_references(reference):
         ("arn:aws:kms:us-east-1:111122223333:key/nope", "malformed key ID"),
         ("arn:aws:s3:::bucket", "is not a KMS key or alias ARN"),
         ("arn:aws:kms:eu-west-1:111122223333:key/" + KEY_ID, "run it with region: eu-west-1"),
+        ("arn:aws-cn:kms:us-east-1:111122223333:key/" + KEY_ID, "Region us-east-1 is in partition aws"),
     ],
 )
 def test_invalid_references_say_what_to_fix(reference, fragment):
-    assert fragment in rotation.reference_error(reference, "us-east-1")
+    assert fragment in rotation.reference_error(reference, "us-east-1", "aws")
 
 
-@pytest.mark.parametrize("period, ok", [(None, True), (89, False), (90, True), (2560, True), (2561, False)])
+@pytest.mark.parametrize("period, ok", [(None, True), (89, False), (90, True), (2560, True), (2561, False),
+                                        (True, False), ("365", False)])
 def test_period_bounds(period, ok):
     assert (rotation.period_error(period) is None) is ok
 
@@ -213,7 +256,13 @@ def test_period_bounds(period, ok):
     ],
 )
 def test_kms4_judgement_for_reports(found, maximum, verdict):
-    assert rotation.judge_kms4(metadata(), found, maximum)[:2] == verdict
+    assert rotation.judge(metadata(), found, rotation.kms4_rotation(maximum))[:2] == verdict
+
+
+def test_judgement_follows_the_state_wanted():
+    assert rotation.judge(metadata(), status(True, 365), rotation.kms4_rotation(state="disabled"))[:2] == (
+        "NON_COMPLIANT", "ROTATION_ENABLED")
+    assert rotation.judge(metadata(), status(False), rotation.kms4_rotation(state="disabled"))[:2] == ("COMPLIANT", None)
 
 
 @pytest.mark.parametrize(
@@ -226,7 +275,7 @@ def test_kms4_judgement_for_reports(found, maximum, verdict):
     ],
 )
 def test_period_as_a_maximum_keeps_faster_rotation(found, compliance, operations, after_period):
-    want = dict(desired(period=365), rotation_period_mode="maximum")
+    want = desired(period=365, mode="maximum")
     result = rotation.plan(metadata(), found, want)
     assert result["compliance"] == compliance
     assert [operation for operation, _params in result["steps"]] == operations
@@ -238,5 +287,5 @@ def test_period_as_a_maximum_keeps_faster_rotation(found, compliance, operations
     [(None, "exact", 180, 180), (None, "exact", None, None), (365, "exact", 180, 365), (365, "maximum", 180, 180),
      (365, "maximum", 730, 365), (365, "maximum", None, 365)],
 )
-def test_period_to_set_after_a_rescue(want, mode, current, expected):
+def test_period_to_set(want, mode, current, expected):
     assert rotation.period_to_set(want, mode, current) == expected

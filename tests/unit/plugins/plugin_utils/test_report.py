@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 
+from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
 from ansible_collections.keyguard.kms.plugins.plugin_utils import _report as report
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "rotation", "files",
@@ -41,38 +42,60 @@ def fleet():
     ]
 
 
-def test_targets_split_exempt_rescue_and_enforce_in_batches():
-    targets = report.rotation_targets(
-        fleet(), [{"key": "alias/old", "reason": "CHG-7"}], {"delete": ["yes"]}, "enabled", 1)
-    assert [(e["key_id"], e["reason"]) for e in targets["exempt"]] == [("doomed", "CHG-7"),
-                                                                       ("tagged", "tagged delete=yes")]
-    assert [b["key_arns"][0].rsplit("/", 1)[1] for b in targets["rescue"]] == ["pending"]
-    assert [(b["region"], b["key_arns"][0].rsplit("/", 1)[1]) for b in targets["enforce"]] == [
-        ("us-east-1", "off"), ("us-west-2", "long")]
+def settings(exempt_keys=(), exempt_tags=None, pending_deletion="cancel", **extra):
+    base = {
+        "target": "t", "mode": "remediate", "check_mode": False, "started": "a", "regions": ["us-east-1"],
+        "state": "enabled", "rotation_period_days": 365, "pending_deletion": pending_deletion,
+        "exempt_keys": [{"key": key, "reason": "listed in rotation_exempt_keys"} if isinstance(key, str) else key
+                        for key in exempt_keys],
+        "exempt_tags": selection.normalize_tag_filter(exempt_tags), "journal_file": "/j", "journal_default": True, "fail_on_noncompliant": False,
+    }
+    base.update(extra)
+    return base
 
 
-def test_targets_for_disabled_rotation_pick_rotating_keys():
-    targets = report.rotation_targets(fleet(), state="disabled")
-    assert sorted(arn.rsplit("/", 1)[1] for b in targets["enforce"] for arn in b["key_arns"]) == ["long", "ok"]
+def ids(arns):
+    return [arn.rsplit("/", 1)[1] for arn in arns]
+
+
+def test_plan_splits_exempt_rescue_and_enforce():
+    plan = report.plan_phases(fleet(), settings([{"key": "alias/old", "reason": "CHG-7"}], {"delete": ["yes"]}))
+    assert [(e["key_id"], e["reason"]) for e in plan["exempt"]] == [("doomed", "CHG-7"), ("tagged", "tagged delete=yes")]
+    assert ids(plan["rescue"]) == ["pending"]
+    assert ids(plan["enforce"]) == ["off", "long"]
+
+
+def test_plan_keeps_pending_keys_when_asked_and_resumes_interrupted_rescues_only_when_cancelling():
+    keys = fleet()
+    disabled_arn = keys[6]["key_arn"]
+    plan = report.plan_phases(keys, settings(pending_deletion="keep"), interrupted=[disabled_arn])
+    assert plan["rescue"] == [] and plan["interrupted"] == [disabled_arn]
+    plan = report.plan_phases(keys, settings(), interrupted=[disabled_arn])
+    assert ids(plan["rescue"]) == ["pending", "doomed", "tagged", "disabled"]
+
+
+def test_plan_for_disabled_rotation_takes_the_keys_judged_so():
+    keys = [key("on", "NON_COMPLIANT", "ROTATION_ENABLED", rotation=(True, 365)), key("off", "COMPLIANT", None)]
+    assert ids(report.plan_phases(keys, settings())["enforce"]) == ["on"]
 
 
 @pytest.mark.parametrize("exempt", ["doomed", "arn:aws:kms:us-east-1:111122223333:key/doomed", "alias/old",
                                     "arn:aws:kms:us-east-1:111122223333:alias/old"])
 def test_exemption_by_any_reference(exempt):
-    assert report.exemption_for(fleet()[4], [exempt], {}) == "listed in rotation_exempt_keys"
+    assert report.exemption_for(fleet()[4], [{"key": exempt, "reason": "r"}], {}) == "r"
 
 
-def test_verify_failures_skip_exempt_disabled_and_not_applicable():
-    keys = fleet()
-    exempt = report.rotation_targets(keys, ["alias/old"], {"delete": ""})["exempt"]
-    failures = report.verify_failures(keys, exempt, "enabled", 365)
-    assert sorted(f["key_arn"].rsplit("/", 1)[1] for f in failures) == ["broken", "long", "off", "pending"]
-    assert report.verify_failures([key("fast", "COMPLIANT", None, rotation=(True, 90))], [], "enabled", 365) == []
+def test_keys_to_verify_are_the_changed_and_the_failed():
+    results = [{"key_arn": "a", "actions": ["EnableKeyRotation"], "compliance": "NON_COMPLIANT"},
+               {"key_arn": "b", "actions": [], "compliance": "COMPLIANT"},
+               {"key_arn": "c", "actions": [], "compliance": "ERROR"},
+               {"key_arn": None, "actions": [], "compliance": "ERROR"}]
+    assert report.keys_to_verify(results, [{"key_arn": "a", "actions": ["EnableKey"], "compliance": "X"}]) == ["a", "c"]
 
 
 def test_report_predicted_in_check_mode_and_verified_after_a_run():
     keys = fleet()
-    targets = report.rotation_targets(keys, ["alias/old"], {"delete": ""})
+    plan = report.plan_phases(keys, settings(["alias/old"], {"delete": [""]}))
     rescued = [dict(key("pending"), input="x", actions=["CancelKeyDeletion", "EnableKey", "EnableKeyRotation"],
                     compliance="NON_COMPLIANT", reason="PENDING_DELETION", key_state="Enabled",
                     rotation_enabled=True, rotation_period_days=None)]
@@ -80,7 +103,7 @@ def test_report_predicted_in_check_mode_and_verified_after_a_run():
                      rotation_period_days=365),
                 dict(key("long", region="us-west-2"), input="y", actions=[], compliance="ERROR",
                      reason="ThrottlingException", message="throttled")]
-    predicted = report.build_report(keys, rescued, enforced, None, targets["exempt"],
+    predicted = report.build_report(keys, rescued, enforced, None, plan["exempt"],
                                     {"target": "t", "regions": ["us-east-1"], "check_mode": True, "mode": "remediate",
                                      "started": "a", "finished": "b"})
     jsonschema.validate(predicted, json.load(open(SCHEMA_PATH)))
@@ -91,23 +114,80 @@ def test_report_predicted_in_check_mode_and_verified_after_a_run():
     assert by_id["doomed"]["before"]["compliance"] == "EXEMPT"
     assert predicted["summary"]["keys_changed"] == 2 and predicted["summary"]["compliant"] is False
     assert predicted["summary"]["actions"] == {"CancelKeyDeletion": 1, "EnableKey": 1, "EnableKeyRotation": 2}
+    assert report.unverified(predicted) == []
 
     verified = [dict(entry, compliance="COMPLIANT", reason=None, rotation_enabled=True, rotation_period_days=365,
                      key_state="Enabled") for entry in keys if entry["key_id"] in ("off", "pending")]
-    done = report.build_report(keys, rescued, enforced, verified, targets["exempt"], {"check_mode": False})
+    done = report.build_report(keys, rescued, enforced, verified, plan["exempt"],
+                               {"target": "t", "check_mode": False, "mode": "remediate"})
     by_id = dict((entry["key_id"], entry) for entry in done["keys"])
     assert by_id["off"]["after_source"] == "verified" and by_id["pending"]["after"]["rotation_period_days"] == 365
+    assert by_id["ok"]["after_source"] == "unchanged"
+    # Left as found: the Disabled key is its owner's; nothing else in scope is still wrong.
+    assert [entry["key_id"] for entry in report.unverified(done)] == []
+
+
+def test_a_phase_that_failed_as_a_whole_and_a_region_that_could_not_be_listed_are_run_errors():
+    discovery = {"kms_keys": fleet()[:2], "region_results": [
+        {"region": "us-east-1", "keys": 2, "error": None, "warnings": ["aliases of Region us-east-1 could not be listed"]},
+        {"region": "us-west-2", "keys": 0, "error": "us-west-2: ListKeys failed with AccessDeniedException", "warnings": []}]}
+    built = report.run_report(settings(), discovery, {"enforce": ["x"]}, {}, {"failed": True, "msg": "MODULE FAILURE"},
+                              {}, "2026-11-30T00:00:00Z")
+    jsonschema.validate(built, json.load(open(SCHEMA_PATH)))
+    messages = [error["message"] for error in built["errors"]]
+    assert "Region us-west-2 could not be listed: us-west-2: ListKeys failed with AccessDeniedException" in messages
+    assert "KMS.4 failed as a whole: MODULE FAILURE" in messages
+    assert built["run"]["warnings"] == ["aliases of Region us-east-1 could not be listed"]
+    assert built["summary"]["errors"] == 2 and built["summary"]["compliant"] is False
+    assert "2 error(s)" in report.failure_message(built, False)
+
+    nothing = report.run_report(settings(), {"failed": True, "msg": "boom"}, {}, {}, {}, {}, "x")
+    assert nothing["errors"][0]["message"] == "discovery failed, so no key was checked: boom"
+
+
+def test_failure_messages_fit_the_kind_of_run():
+    keys = fleet()
+    reporting = report.build_report(keys, metadata={"target": "prod", "mode": "report", "check_mode": True})
+    assert report.failure_message(reporting, False) is not None  # the key in error
+    clean = [k for k in keys if k["compliance"] != "ERROR"]
+    reporting = report.build_report(clean, metadata={"target": "prod", "mode": "report", "check_mode": True})
+    assert report.failure_message(reporting, False) is None
+    message = report.failure_message(reporting, True, "/r/prod.json")
+    assert message.startswith("prod: compliance report: 6 of 8 keys are not compliant (")
+    assert "KEY_DISABLED 1" in message and "PENDING_DELETION 3" in message and "ROTATION_DISABLED 1" in message
+    assert "arn:aws:kms:us-east-1:111122223333:key/off" in message and message.endswith("See /r/prod.json.")
+    left = report.build_report([key("off")], metadata={"target": "prod", "mode": "remediate", "check_mode": False})
+    assert "1 in-scope key(s) still not as wanted after remediation: arn:aws:kms" in report.failure_message(left, False)
+
+
+def test_journal_note_says_what_is_recovered():
+    local = report.run_report(settings(), {"kms_keys": []}, {}, {}, {}, {}, "x")
+    assert local["run"]["journal"]["note"].startswith("recorded in /j before each CancelKeyDeletion")
+    awx = report.run_report(settings(awx_job_id=42), {"kms_keys": []}, {}, {}, {}, {}, "x")
+    assert awx["run"]["journal"]["note"].startswith("not recovered: the rescue journal /j is in this job's container")
+    assert "Interrupted rescues | not recovered" in report.report_markdown(awx)
+    chosen = report.run_report(settings(awx_job_id=42, journal_default=False), {"kms_keys": []}, {}, {}, {}, {}, "x")
+    assert chosen["run"]["journal"]["note"].startswith("recorded in /j")
+
+
+def test_interrupted_rescues_are_reported_as_such():
+    keys = fleet()
+    built = report.build_report(keys, metadata={"mode": "report", "check_mode": True},
+                                interrupted=[keys[6]["key_arn"]])
+    entry = [k for k in built["keys"] if k["key_id"] == "disabled"][0]
+    assert entry["before"]["reason"] == "RESCUE_INTERRUPTED"
 
 
 def test_markdown_and_junit_render_every_key():
     keys = fleet()
-    built = report.build_report(keys, [], [], None, [], {"target": "prod | eu", "check_mode": True})
+    built = report.build_report(keys, [], [], None, [], {"target": "prod | eu", "check_mode": True},
+                                run_errors=["Region eu-west-1 could not be listed"])
     markdown = report.report_markdown(built)
     assert markdown.startswith("# KMS key rotation report: prod \\| eu")
     assert "## Needs the key owner" in markdown and "## Errors" in markdown
     assert markdown.count("\n| ") >= len(keys)
     suites = ElementTree.fromstring(report.report_junit(built))
-    assert suites.get("tests") == str(len(keys))
-    assert suites.get("errors") == "1" and suites.get("skipped") == "1"
+    assert suites.get("tests") == str(len(keys) + 1)
+    assert suites.get("errors") == "2" and suites.get("skipped") == "1"
     assert suites.get("failures") == str(sum(1 for k in keys if k["compliance"] == "NON_COMPLIANT"))
     assert json.loads(report.report_json(built))["summary"]["total"] == len(keys)

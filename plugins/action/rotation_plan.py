@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Decide which keys the rotation role's KMS.3 and KMS.4 phases handle (docs: modules/rotation_plan.py)."""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
+from ansible_collections.keyguard.kms.plugins.plugin_utils import _report
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=dict(
+            settings=dict(type="dict", required=True),
+            discovery=dict(type="dict", required=True),
+        ))
+        settings = args["settings"]
+        kms_keys = args["discovery"].get("kms_keys") or []
+        interrupted = []
+        if settings.get("journal_file"):
+            # Every sighting counts, check mode and report runs included: a key seen in any
+            # state but the one an interrupted rescue leaves ends its record.
+            journal = RescueJournal(settings["journal_file"])
+            records = journal.live_records()
+            interrupted = [key["key_arn"] for key in kms_keys if key["key_arn"] in records
+                           and journal.observe(key["key_arn"], key["key_state"], records)]
+        plan = _report.plan_phases(kms_keys, settings, interrupted)
+        result.update(changed=False, **plan)
+        return result

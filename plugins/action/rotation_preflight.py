@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Check the rotation role's inputs on the controller before any AWS call (docs: modules/rotation_preflight.py)."""
+
+from __future__ import annotations
+
+import os
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.keyguard.kms.plugins.plugin_utils import _settings
+
+VARIABLES = dict(
+    mode=dict(type="str", choices=list(_settings.MODES), default="remediate"),
+    awx_job_id=dict(type="raw"),
+    rotation_regions=dict(type="raw"),
+    rotation_aws_profile=dict(type="str"),
+    rotation_aws_access_key=dict(type="str", no_log=False),
+    rotation_assume_role_arn=dict(type="str"),
+    rotation_pending_deletion=dict(type="raw"),
+    rotation_state=dict(type="raw"),
+    rotation_period_days=dict(type="raw"),
+    rotation_exempt_keys=dict(type="raw"),
+    rotation_exempt_tags=dict(type="raw"),
+    rotation_include_aws_managed=dict(type="bool"),
+    rotation_concurrency=dict(type="raw"),
+    rotation_max_attempts=dict(type="raw"),
+    rotation_rate_limits=dict(type="raw"),
+    rotation_request_timeout=dict(type="raw"),
+    rotation_stall_timeout=dict(type="raw"),
+    rotation_batch_size=dict(type="raw"),
+    rotation_batch_timeout=dict(type="raw"),
+    rotation_report_dir=dict(type="raw"),
+    rotation_report_formats=dict(type="raw"),
+    rotation_journal_file=dict(type="raw"),
+    rotation_fail_on_noncompliant=dict(type="bool"),
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=VARIABLES)
+        # Raw values: the checks below must see a string where a list was meant, not a converted one.
+        raw = dict((name, value) for name, value in self._task.args.items() if value is not None)
+        raw["mode"] = args["mode"]
+        host = (task_vars or {}).get("inventory_hostname", "target")
+        settings, errors, deprecations = _settings.check(raw, os.environ, os.getcwd(), host, self._task.check_mode)
+        result.update(changed=False, settings=settings)
+        if deprecations:
+            result["deprecations"] = [{"msg": text, "version": _settings.DEPRECATION_VERSION,
+                                       "collection_name": "keyguard.kms"} for text in deprecations]
+        if errors:
+            result.update(failed=True, msg="%s: the rotation role's inputs need fixing before any AWS call: %s" % (
+                host, "; ".join(errors)))
+        return result

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Build the rotation role's run report and write its files on the controller (docs: modules/rotation_report.py)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import tempfile
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.keyguard.kms.plugins.plugin_utils import _report
+
+
+def write_atomically(path, text):
+    """Readers see the old file or the new one, never half of one."""
+    folder = os.path.dirname(path)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".%s." % os.path.basename(path))
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o640)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=dict(
+            settings=dict(type="dict", required=True),
+            connection=dict(type="dict", default={}),
+            discovery=dict(type="dict", default={}),
+            plan=dict(type="dict", default={}),
+            rescued=dict(type="dict", default={}),
+            enforced=dict(type="dict", default={}),
+            verified=dict(type="dict", default={}),
+        ))
+        settings = args["settings"]
+        report = _report.run_report(settings, args["discovery"], args["plan"], args["rescued"], args["enforced"],
+                                    args["verified"], finished=datetime.datetime.now(datetime.timezone.utc),
+                                    connection=args["connection"])
+        files = []
+        for name in settings["report_formats"]:
+            suffix, render = _report.RENDERERS[name]
+            path = os.path.join(settings["report_dir"], settings["target"] + suffix)
+            write_atomically(path, render(report))
+            files.append(path)
+        first = files[0] if files else None
+        result.update(
+            changed=False,
+            files=files,
+            summary=report["summary"],
+            stats=_report.published_stats(report),
+            failure=_report.failure_message(report, settings["fail_on_noncompliant"], first),
+        )
+        return result

@@ -1,0 +1,76 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: rotation_plan
+short_description: Decide which keys the rotation role's KMS.3 and KMS.4 phases handle
+version_added: 0.2.0
+description:
+  - A task of the M(keyguard.kms.rotation) role; runs on the controller, calls no AWS API.
+  - From the keys discovery found, leaves out exempt keys (by reference or tag) and keys that are not applicable
+    or could not be read, and returns the key ARNs that KMS.3 rescues (keys pending deletion, and keys an
+    interrupted rescue left C(Disabled)) and those whose rotation KMS.4 changes.
+  - Reads the rescue journal and ends the record of every key it sees in a state other than C(Disabled), in check
+    mode too, so a stale record can never re-enable a key its owner has changed since.
+author:
+  - keyguard.kms contributors (@keyguard)
+options:
+  settings:
+    description: The RV(keyguard.kms.rotation_preflight#module:settings) of the run.
+    type: dict
+    required: true
+  discovery:
+    description: The registered result of M(keyguard.kms.kms_rotation_info), judged against the role's rotation.
+    type: dict
+    required: true
+attributes:
+  check_mode:
+    support: full
+    description: Runs the same in check mode, journal bookkeeping included.
+  diff_mode:
+    support: none
+    description: Nothing to compare.
+  action:
+    support: full
+    description: Runs on the controller as an action plugin.
+seealso:
+  - module: keyguard.kms.rotation_preflight
+  - module: keyguard.kms.kms_rotation
+"""
+
+EXAMPLES = r"""
+- name: Plan | Decide which keys each phase handles
+  keyguard.kms.rotation_plan:
+    settings: "{{ run.settings }}"
+    discovery: "{{ discovery }}"
+  register: plan
+"""
+
+RETURN = r"""
+rescue:
+  description: Key ARNs for KMS.3; empty unless the run's C(pending_deletion) is V(cancel).
+  returned: always
+  type: list
+  elements: str
+enforce:
+  description: Key ARNs whose rotation KMS.4 changes.
+  returned: always
+  type: list
+  elements: str
+exempt:
+  description: Exempt keys with C(key_id), C(key_arn), C(region), C(key_state) and C(reason).
+  returned: always
+  type: list
+  elements: dict
+interrupted:
+  description: Key ARNs an interrupted rescue left C(Disabled), whose journal record is still honoured.
+  returned: always
+  type: list
+  elements: str
+"""

@@ -1,0 +1,100 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: rotation_report
+short_description: Write the rotation role's run report on the controller
+version_added: 0.2.0
+description:
+  - A task of the M(keyguard.kms.rotation) role; runs on the controller, calls no AWS API.
+  - Combines discovery, the per-key results of KMS.3 and KMS.4 and verification into one report, every key with
+    its verdict before and after and the actions taken (planned, in check mode), and writes it as
+    C(<host>.json) (schema C(roles/rotation/files/report.schema.json)), C(<host>.md) and C(<host>.junit.xml), each
+    file replaced atomically.
+  - Any of the phase results may be missing (a phase that did not run, or failed as a whole); a discovery that
+    failed is reported as a run error, so the report is always written.
+  - Returns the summary, the data to publish with M(ansible.builtin.set_stats), and the reason the host fails, if
+    it does.
+author:
+  - keyguard.kms contributors (@keyguard)
+options:
+  settings:
+    description: The RV(keyguard.kms.rotation_preflight#module:settings) of the run.
+    type: dict
+    required: true
+  connection:
+    description: The registered result of the M(amazon.aws.sts_assume_role) task, if any; when it failed, the report says so.
+    type: dict
+    default: {}
+  discovery:
+    description: The registered result of M(keyguard.kms.kms_rotation_info).
+    type: dict
+    default: {}
+  plan:
+    description: The registered result of M(keyguard.kms.rotation_plan).
+    type: dict
+    default: {}
+  rescued:
+    description: The registered result of the KMS.3 M(keyguard.kms.kms_rotation) task.
+    type: dict
+    default: {}
+  enforced:
+    description: The registered result of the KMS.4 M(keyguard.kms.kms_rotation) task.
+    type: dict
+    default: {}
+  verified:
+    description: The registered result of the verification M(keyguard.kms.kms_rotation_info) task.
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    description: Writes the report in check mode too; a check-mode run's report is its point.
+  diff_mode:
+    support: none
+    description: The report files change every run (timestamps); that says nothing about the keys.
+  action:
+    support: full
+    description: Runs on the controller as an action plugin.
+seealso:
+  - module: keyguard.kms.rotation_plan
+"""
+
+EXAMPLES = r"""
+- name: Report | Write the report files
+  keyguard.kms.rotation_report:
+    settings: "{{ run.settings }}"
+    discovery: "{{ discovery }}"
+    plan: "{{ plan }}"
+    rescued: "{{ rescued | default({}) }}"
+    enforced: "{{ enforced | default({}) }}"
+    verified: "{{ verified | default({}) }}"
+  register: report
+"""
+
+RETURN = r"""
+files:
+  description: The report files written.
+  returned: always
+  type: list
+  elements: str
+  sample: [/runner/project/keyguard-reports/prod.json]
+summary:
+  description: Counts before and after per compliance, keys changed, actions, exemptions and errors.
+  returned: always
+  type: dict
+stats:
+  description: The data to publish with M(ansible.builtin.set_stats) for AWX.
+  returned: always
+  type: dict
+failure:
+  description: Why the host fails (errors, keys still not as wanted, or a report run's non-compliance when asked); null when it passes.
+  returned: always
+  type: str
+"""

@@ -1,0 +1,250 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The rotation role's inputs, checked and normalized before any AWS call.
+
+meta/argument_specs.yml checks types, but Ansible lets a string pass as a list
+and never converts the variables, so every value the role acts on is checked
+here, with a message that names the variable and says what to write instead.
+The report folder and the rescue journal are created and tried for writing now,
+not after keys were changed.
+
+This is a private module: its interface may change without notice.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import tempfile
+
+from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
+from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
+from ansible_collections.keyguard.kms.plugins.module_utils._journal import path_error as journal_path_error
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import rate_limit_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
+from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
+
+MODES = ("remediate", "report")
+PENDING_DELETION_CHOICES = ("cancel", "keep")
+# Old spellings that still work for this release, with a deprecation warning.
+PENDING_DELETION_ALIASES = {"report": "keep"}
+REPORT_FORMATS = ("json", "markdown", "junit")
+REPORT_FOLDER_NAME = "keyguard-reports"
+DEPRECATED_VARIABLES = {
+    "rotation_batch_size": "phases no longer run in batches: each phase is one module call per target, its "
+                           "Regions on threads; remove the variable",
+    "rotation_batch_timeout": "phases no longer run as async jobs; a hung KMS endpoint is bounded by "
+                              "rotation_stall_timeout; remove the variable",
+}
+DEPRECATION_VERSION = "1.0.0"
+_ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
+_EXEMPT_FIELDS = ("key", "reason")
+
+
+class Inputs:
+    """Collects normalized settings, errors and deprecations while the inputs are checked."""
+
+    def __init__(self):
+        self.errors = []
+        self.deprecations = []
+        self.settings = {}
+
+    def error(self, variable, text):
+        self.errors.append("%s %s" % (variable, text))
+
+
+def check(args, environ, cwd, host, check_mode, started=None):
+    """(settings, errors, deprecations) for the role's variables in ``args``.
+
+    ``args`` holds the variables by their role names (rotation_...); optional ones may be absent.
+    """
+    inputs = Inputs()
+    settings = inputs.settings
+    settings.update(
+        target=host,
+        mode=_choice(inputs, args, "mode", MODES, "remediate"),
+        check_mode=bool(check_mode),
+        started=started or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        awx_job_id=args.get("awx_job_id"),
+    )
+    _regions(inputs, args, environ)
+    _rotation(inputs, args)
+    _exemptions(inputs, args)
+    _tuning(inputs, args)
+    _credentials(inputs, args)
+    _files(inputs, args, cwd, host)
+    for variable, why in DEPRECATED_VARIABLES.items():
+        if args.get(variable) is not None:
+            inputs.deprecations.append("%s is deprecated and ignored: %s" % (variable, why))
+    settings["fail_on_noncompliant"] = bool(args.get("rotation_fail_on_noncompliant"))
+    settings["include_aws_managed"] = bool(args.get("rotation_include_aws_managed"))
+    return settings, inputs.errors, inputs.deprecations
+
+
+def _choice(inputs, args, name, choices, default):
+    value = args.get(name, default)
+    if value not in choices:
+        inputs.error(name, "must be one of %s, got %r" % (", ".join(choices), value))
+    return value
+
+
+def _regions(inputs, args, environ):
+    regions = args.get("rotation_regions")
+    if regions is None:
+        regions = []
+    if not isinstance(regions, list) or not all(isinstance(region, str) for region in regions):
+        inputs.error("rotation_regions", "must be a list of Region names, for example [eu-west-1, us-east-1]; got %r"
+                     % (regions,))
+        regions = []
+    elif not regions:
+        fallback = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or _profile_region(args)
+        if fallback:
+            regions = [fallback]
+        else:
+            inputs.error("rotation_regions", "is empty and no Region is set for the connection (AWS_REGION, "
+                         "AWS_DEFAULT_REGION or the profile's region): set rotation_regions, for example [eu-west-1]")
+    else:
+        inputs.errors.extend("rotation_regions: " + problem for problem in region_errors(regions))
+    inputs.settings["regions"] = regions
+    inputs.settings["partition"] = partition_of(regions[0]) if regions else None
+
+
+def _profile_region(args):
+    profile = args.get("rotation_aws_profile") or None
+    try:
+        import botocore.session  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return None
+    try:
+        return botocore.session.Session(profile=profile).get_config_variable("region")
+    except Exception:  # pylint: disable=broad-except  # an unknown profile is the connection's error to report
+        return None
+
+
+def _rotation(inputs, args):
+    settings = inputs.settings
+    pending = args.get("rotation_pending_deletion", "cancel")
+    if pending in PENDING_DELETION_ALIASES:
+        inputs.deprecations.append(
+            "rotation_pending_deletion: %s is deprecated: write rotation_pending_deletion: %s (the word the "
+            "kms_rotation module uses)" % (pending, PENDING_DELETION_ALIASES[pending]))
+        pending = PENDING_DELETION_ALIASES[pending]
+    elif pending not in PENDING_DELETION_CHOICES:
+        inputs.error("rotation_pending_deletion", "must be cancel or keep, got %r" % (pending,))
+    settings["pending_deletion"] = pending
+    settings["state"] = _choice(inputs, args, "rotation_state", ("enabled", "disabled"), "enabled")
+    period = args.get("rotation_period_days", rotation.DEFAULT_ROTATION_PERIOD_DAYS)
+    problem = rotation.period_error(period)
+    if problem:
+        inputs.error("rotation_period_days", "must be a whole number of days from %d to %d, got %r" % (
+            rotation.MIN_ROTATION_PERIOD_DAYS, rotation.MAX_ROTATION_PERIOD_DAYS, period))
+    settings["rotation_period_days"] = period
+
+
+def _exemptions(inputs, args):
+    exempt_keys = args.get("rotation_exempt_keys") or []
+    normalized = []
+    example = "for example [alias/old-export, {key: alias/legacy, reason: 'CHG-1042: decommissioned'}]"
+    if not isinstance(exempt_keys, list):
+        inputs.error("rotation_exempt_keys", "must be a list of keys, %s; got %r" % (example, exempt_keys))
+        exempt_keys = []
+    for number, entry in enumerate(exempt_keys, 1):
+        where = "rotation_exempt_keys item %d" % number
+        if isinstance(entry, dict):
+            unknown = sorted(set(entry) - set(_EXEMPT_FIELDS))
+            reason = entry.get("reason")
+            if unknown or not isinstance(entry.get("key"), str) or (reason is not None and not isinstance(reason, str)):
+                inputs.error(where, "must be a key reference or a dict with key (a string) and an optional reason "
+                             "(a string)%s, %s; got %r" % (
+                                 " and no other fields (%s)" % ", ".join(unknown) if unknown else "", example, entry))
+                continue
+            reference, reason = entry["key"], reason or "listed in rotation_exempt_keys"
+        elif isinstance(entry, str):
+            reference, reason = entry, "listed in rotation_exempt_keys"
+        else:
+            inputs.error(where, "must be a key reference or a dict with key and reason, %s; got %r" % (example, entry))
+            continue
+        problem = rotation.reference_error(reference)
+        if problem:
+            inputs.error(where, "is not a key reference: %s" % problem)
+            continue
+        normalized.append({"key": reference, "reason": reason})
+    inputs.settings["exempt_keys"] = normalized
+    exempt_tags = args.get("rotation_exempt_tags")
+    exempt_tags = {} if exempt_tags is None else exempt_tags
+    problem = selection.tag_filter_error(exempt_tags, "rotation_exempt_tags")
+    if problem:
+        inputs.errors.append(problem)
+        exempt_tags = {}
+    inputs.settings["exempt_tags"] = selection.normalize_tag_filter(exempt_tags)
+
+
+def _tuning(inputs, args):
+    rate_limits = args.get("rotation_rate_limits")
+    inputs.errors.extend("rotation_" + problem for problem in rate_limit_errors(rate_limits))
+    for name in ("rotation_concurrency", "rotation_max_attempts", "rotation_request_timeout",
+                 "rotation_stall_timeout"):
+        value = args.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            inputs.error(name, "must be a whole number of 1 or more, got %r" % (value,))
+
+
+def _credentials(inputs, args):
+    if args.get("rotation_aws_profile") and args.get("rotation_aws_access_key"):
+        inputs.errors.append("rotation_aws_profile and rotation_aws_access_key are both set: keep one of them")
+    role_arn = args.get("rotation_assume_role_arn") or ""
+    if role_arn:
+        match = _ROLE_ARN.match(role_arn)
+        partition = inputs.settings.get("partition")
+        if not match:
+            inputs.error("rotation_assume_role_arn", "must be an IAM role ARN, for example "
+                         "arn:aws:iam::111122223333:role/keyguard-kms; got %r" % role_arn)
+        elif partition and match.group(1) != partition:
+            inputs.error("rotation_assume_role_arn", "is in partition %s but the Regions are in partition %s: write "
+                         "arn:%s:iam::%s:role/..." % (match.group(1), partition, partition, match.group(2)))
+
+
+def _files(inputs, args, cwd, host):
+    settings = inputs.settings
+    report_dir = args.get("rotation_report_dir")
+    if report_dir is None:
+        report_dir = os.path.join(cwd, REPORT_FOLDER_NAME)
+    problem = folder_error(report_dir)
+    if problem:
+        inputs.error("rotation_report_dir", problem)
+    settings["report_dir"] = os.path.abspath(os.path.expanduser(report_dir)) if report_dir else None
+    formats = args.get("rotation_report_formats")
+    formats = list(REPORT_FORMATS) if formats is None else formats
+    if not isinstance(formats, list) or not set(formats) <= set(REPORT_FORMATS):
+        inputs.error("rotation_report_formats", "must be a list of %s, got %r" % (", ".join(REPORT_FORMATS), formats))
+        formats = list(REPORT_FORMATS)
+    settings["report_formats"] = formats
+    journal = args.get("rotation_journal_file")
+    settings["journal_default"] = journal is None
+    if journal is None and settings["report_dir"]:
+        journal = os.path.join(settings["report_dir"], ".%s.rescue-journal" % host)
+    if journal is not None:
+        journal_problem = journal_path_error(journal)
+        if journal_problem:
+            inputs.errors.append("rotation_journal_file: " + journal_problem)
+    settings["journal_file"] = os.path.abspath(os.path.expanduser(journal)) if journal else None
+
+
+def folder_error(path):
+    """Why reports cannot be written in ``path``, or None; creates the folder and tries a write."""
+    if not isinstance(path, str) or not path.strip():
+        return "is empty: give a folder for the reports, or leave it unset for ./%s" % REPORT_FOLDER_NAME
+    path = os.path.abspath(os.path.expanduser(path))
+    if os.path.exists(path) and not os.path.isdir(path):
+        return "%s is a file, not a folder: give a folder for the reports" % path
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".keyguard-write-test-"):
+            pass
+    except OSError as error:
+        return "%s cannot be created or written (%s): give a folder this user can write" % (
+            path, error.strerror or error)
+    return None
