@@ -31,6 +31,9 @@ class ActionModule(ActionBase):
             records = journal.live_records()
             interrupted = [key["key_arn"] for key in kms_keys if key["key_arn"] in records
                            and journal.observe(key["key_arn"], key["key_state"], records)]
-        plan = _report.plan_phases(kms_keys, settings, interrupted)
+            journal.compact()
+        without_aliases = [region["region"] for region in args["discovery"].get("region_results") or []
+                           if region.get("aliases_listed") is False]
+        plan = _report.plan_phases(kms_keys, settings, interrupted, without_aliases)
         result.update(changed=False, **plan)
         return result

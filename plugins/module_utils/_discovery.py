@@ -98,6 +98,7 @@ class RegionScanner:
         self.service = service
         self.options = options
         self.warnings = []
+        self.aliases_listed = None
 
     def scan(self):
         """The records of the Region's keys; self.warnings says what could not be read."""
@@ -127,8 +128,11 @@ class RegionScanner:
 
     def _aliases(self):
         try:
-            return self.service.list_aliases()
+            aliases = self.service.list_aliases()
+            self.aliases_listed = True
+            return aliases
         except KmsError as error:
+            self.aliases_listed = False
             self.warnings.append(
                 "aliases of Region %s could not be listed, so keys are reported without them: %s"
                 % (self.service.region, error.message))

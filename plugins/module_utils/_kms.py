@@ -138,7 +138,8 @@ class KmsError(Exception):
 
 _HINTS = {
     "NotFoundException": "check the key ID, ARN or alias and the region option",
-    "AccessDeniedException": "grant kms:{operation} on this key to the caller (IAM policy and key policy)",
+    "AccessDeniedException": "grant kms:{operation} to the caller in its IAM policy, and in the key policy for "
+    "operations on a key",
     "ThrottlingException": "KMS kept throttling after max_attempts tries: lower rate_limits or concurrency, "
     "raise max_attempts, or ask AWS to raise the quota",
     "KMSInvalidStateException": "the key is not in a state that allows {operation}",

@@ -276,6 +276,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._journal import DEFAU
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import path_error as journal_path_error
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
+from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import caller_account_lookup
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import client_config
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import tuning_argument_spec
@@ -349,6 +350,7 @@ def main():
         required_one_of=[["key_id", "key_ids"]],
         supports_check_mode=True,
     )
+    stop_when_run_ends()
     params = module.params
     regions = regions_to_use(params, module.region)
     errors = argument_errors(params, regions)

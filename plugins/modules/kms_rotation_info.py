@@ -35,7 +35,7 @@ options:
     description:
       - Only these keys, as key IDs, key ARNs, alias names or alias ARNs. Unknown ones are ignored.
       - Keys given by key ARN are read directly in their Region (if it is scanned), without listing the
-        Region's keys: the quick way to read back a few keys.
+        Region's keys, the quick way to read back a few keys.
     type: list
     elements: str
   tag_filters:
@@ -130,7 +130,12 @@ kms_keys:
     rotation_enabled: {description: Automatic rotation status; null when not applicable or not readable., type: bool, returned: always}
     rotation_period_days: {description: Rotation period while rotation is on., type: int, returned: always}
     next_rotation_date: {description: Next automatic rotation., type: str, returned: always}
-    compliance: {description: "C(COMPLIANT), C(NON_COMPLIANT), C(NOT_APPLICABLE) or C(ERROR), against O(state) (KMS.4 by default). Fields a key in C(ERROR) could not be read are null.", type: str, returned: always}
+    compliance:
+      description:
+        - C(COMPLIANT), C(NON_COMPLIANT), C(NOT_APPLICABLE) or C(ERROR), judged against O(state) (KMS.4 by default).
+        - The fields a key in C(ERROR) could not read are null.
+      type: str
+      returned: always
     reason: {description: Reason code as in M(keyguard.kms.kms_rotation); null when compliant., type: str, returned: always}
     message: {description: "The verdict in words, or the error.", type: str, returned: always}
     tags: {description: The key's tags., type: dict, returned: when O(tags=true)}
@@ -167,9 +172,10 @@ region_results:
     region: {description: The Region., type: str, returned: always}
     keys: {description: Keys returned for the Region., type: int, returned: always}
     error: {description: Why the Region's keys could not be listed; null when they were., type: str, returned: always}
-    warnings: {description: What could not be read, for example aliases., type: list, elements: str, returned: always}
+    aliases_listed: {description: "Whether the Region's aliases could be listed; if not, its keys come without them.", type: bool, returned: always}
+    warnings: {description: "What could not be read, for example aliases.", type: list, elements: str, returned: always}
   sample:
-    - {region: eu-west-1, keys: 12, error: null, warnings: []}
+    - {region: eu-west-1, keys: 12, error: null, aliases_listed: true, warnings: []}
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -180,6 +186,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._discovery import Reg
 from ansible_collections.keyguard.kms.plugins.module_utils._discovery import summarize
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsError
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
+from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import client_config
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import map_concurrently
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import tuning_argument_spec
@@ -214,6 +221,7 @@ def main():
     )
     argument_spec.update(tuning_argument_spec(concurrency=16))
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    stop_when_run_ends()
     params = module.params
     regions = params["regions"] or ([module.region] if module.region else [])
     errors = argument_errors(params, regions)
@@ -239,8 +247,9 @@ def main():
             records = scanner.scan()
         except KmsError as error:
             return [], {"region": region, "keys": 0, "error": "%s: %s" % (region, error.message),
-                        "warnings": scanner.warnings}
-        return records, {"region": region, "keys": len(records), "error": None, "warnings": scanner.warnings}
+                        "aliases_listed": scanner.aliases_listed, "warnings": scanner.warnings}
+        return records, {"region": region, "keys": len(records), "error": None,
+                         "aliases_listed": scanner.aliases_listed, "warnings": scanner.warnings}
 
     scanned = map_concurrently(scan, regions, len(regions))
     records = [record for region_records, _status in scanned for record in region_records]

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: rotation_plan
 short_description: Decide which keys the rotation role's KMS.3 and KMS.4 phases handle
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - A task of the M(keyguard.kms.rotation) role; runs on the controller, calls no AWS API.
   - From the keys discovery found, leaves out exempt keys (by reference or tag) and keys that are not applicable
@@ -73,4 +73,12 @@ interrupted:
   returned: always
   type: list
   elements: str
+held:
+  description:
+    - Keys that would be rescued but are not, with C(key_arn), C(region) and C(reason); the report lists them as errors.
+    - A key pending deletion in a Region whose aliases could not be listed is held when some exemption is by alias,
+      as it might be the exempt one.
+  returned: always
+  type: list
+  elements: dict
 """

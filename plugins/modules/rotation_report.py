@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: rotation_report
 short_description: Write the rotation role's run report on the controller
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - A task of the M(keyguard.kms.rotation) role; runs on the controller, calls no AWS API.
   - Combines discovery, the per-key results of KMS.3 and KMS.4 and verification into one report, every key with

@@ -41,18 +41,24 @@ def exemption_for(key, exempt_keys, exempt_tags):
     return "tagged %s=%s" % tag if tag else None
 
 
-def plan_phases(kms_keys, settings, interrupted=()):
+def _by_alias(exempt_keys):
+    return [entry for entry in exempt_keys or [] if entry["key"].startswith("alias/") or ":alias/" in entry["key"]]
+
+
+def plan_phases(kms_keys, settings, interrupted=(), regions_without_aliases=()):
     """Which keys KMS.3 and KMS.4 handle, and which are exempt.
 
     ``kms_keys`` is kms_rotation_info's, judged against the role's rotation;
     ``interrupted`` the ARNs of Disabled keys with a live record of an interrupted
-    rescue (see module_utils/_journal). Returns key ARN lists ``rescue`` (KMS.3)
-    and ``enforce`` (KMS.4), ``exempt`` entries with their reason, and
-    ``interrupted``.
+    rescue (see module_utils/_journal). In ``regions_without_aliases`` an exemption
+    by alias cannot be checked, so no key there is rescued when there is one.
+    Returns key ARN lists ``rescue`` (KMS.3) and ``enforce`` (KMS.4), ``exempt``
+    entries with their reason, ``interrupted``, and ``held``: rescues not done, why.
     """
     interrupted = set(interrupted)
     cancel = settings["pending_deletion"] == "cancel"
-    rescue, enforce, exempt, resumable = [], [], [], []
+    blind = set(regions_without_aliases) if _by_alias(settings.get("exempt_keys")) else set()
+    rescue, enforce, exempt, resumable, held = [], [], [], [], []
     for key in kms_keys:
         if key["compliance"] in (rotation.ERROR, rotation.NOT_APPLICABLE):
             continue
@@ -60,16 +66,19 @@ def plan_phases(kms_keys, settings, interrupted=()):
         if reason:
             exempt.append({"key_id": key["key_id"], "key_arn": key["key_arn"], "region": key["region"],
                            "key_state": key["key_state"], "reason": reason})
-        elif key["key_arn"] in interrupted:
+            continue
+        if key["key_arn"] in interrupted:
             resumable.append(key["key_arn"])
-            if cancel:
-                rescue.append(key["key_arn"])
-        elif key["key_state"] == "PendingDeletion":
-            if cancel:
+        if key["key_arn"] in interrupted or key["key_state"] == "PendingDeletion":
+            if cancel and key["region"] in blind:
+                held.append({"key_arn": key["key_arn"], "region": key["region"], "reason": (
+                    "not rescued: the aliases of Region %s could not be listed, so exemptions by alias cannot be "
+                    "checked" % key["region"])})
+            elif cancel:
                 rescue.append(key["key_arn"])
         elif key["reason"] in rotation.ROTATION_CHANGE_REASONS:
             enforce.append(key["key_arn"])
-    return {"rescue": rescue, "enforce": enforce, "exempt": exempt, "interrupted": resumable}
+    return {"rescue": rescue, "enforce": enforce, "exempt": exempt, "interrupted": resumable, "held": held}
 
 
 def keys_to_verify(*phase_results):
@@ -344,6 +353,8 @@ def run_report(settings, discovery, plan, rescued, enforced, verified, finished,
     if verified.get("failed") and verified.get("msg"):
         warnings.append("verification could not read every key back (%s); those keys are reported as the "
                         "phases reported them" % verified["msg"])
+    for entry in plan.get("held") or []:
+        run_errors.append("%s %s" % (entry["key_arn"], entry["reason"]))
     interrupted = plan.get("interrupted") or []
     metadata = run_metadata(settings, kms_keys or [], finished, warnings, interrupted)
     return build_report(kms_keys or [], rescue_results, enforce_results, verification, plan.get("exempt"), metadata,

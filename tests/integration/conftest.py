@@ -7,6 +7,7 @@ never see each other's keys and can run in parallel.
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -103,8 +104,39 @@ def run_playbook(emulator, tmp_path):
 
 @pytest.fixture
 def fleet(emulator, tmp_path):
-    """AWS targets as inventory hosts (one per account) and runs of the collection's playbooks on them."""
-    return Fleet(emulator, tmp_path)
+    """AWS targets as inventory hosts (one per account) and runs of the collection's playbooks on them.
+
+    Every process a test starts in the background is stopped when the test ends: its session, and any
+    process whose command line names the test's own folder (ansible's workers start sessions of their own).
+    """
+    fleet = Fleet(emulator, tmp_path)
+    yield fleet
+    for process in fleet.started:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+    for pid in processes_naming(str(tmp_path)):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def processes_naming(text):
+    """PIDs of the processes whose command line contains ``text``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                if text.encode() in handle.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
 
 
 class Fleet:
@@ -115,6 +147,7 @@ class Fleet:
         self.tmp_path = tmp_path
         self.report_dir = tmp_path / "reports"
         self.hosts = {}
+        self.started = []
 
     def add_target(self, name, account, **variables):
         self.hosts[name] = self.emulator.target_host(account, self.REGIONS, self.report_dir, **variables)
@@ -124,7 +157,7 @@ class Fleet:
         path.write_text(yaml.safe_dump({"all": {"children": {"kms_targets": {"hosts": self.hosts}}}}))
         return str(path)
 
-    def run(self, playbook, check=False, diff=False, extra_vars=None, verbosity=0):
+    def command(self, playbook, check=False, diff=False, extra_vars=None, verbosity=0):
         command = ["ansible-playbook", "-i", self.inventory(), "keyguard.kms." + playbook]
         if check:
             command.append("--check")
@@ -134,12 +167,31 @@ class Fleet:
             command.append("-" + "v" * verbosity)
         if extra_vars:
             command += ["-e", json.dumps(extra_vars)]
+        return command
+
+    @staticmethod
+    def environment(extra_env=None):
         env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-        # Credentials come from the inventory only.
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_URL", "AWS_ENDPOINT_URL"):
+        # Credentials and Regions come from the inventory only.
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_URL", "AWS_ENDPOINT_URL",
+                     "AWS_REGION", "AWS_DEFAULT_REGION"):
             env.pop(name, None)
-        completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
+        env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+        env.update(extra_env or {})
+        return env
+
+    def run(self, playbook, check=False, diff=False, extra_vars=None, verbosity=0, extra_env=None):
+        completed = subprocess.run(self.command(playbook, check, diff, extra_vars, verbosity),
+                                   env=self.environment(extra_env), capture_output=True, text=True, timeout=900,
+                                   check=False)
         return completed.returncode, completed.stdout + completed.stderr
+
+    def start(self, playbook, output_path, extra_vars=None):
+        """ansible-playbook in the background, in a session of its own, its output in ``output_path``."""
+        process = subprocess.Popen(self.command(playbook, extra_vars=extra_vars), env=self.environment(),
+                                   stdout=open(output_path, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.started.append(process)
+        return process
 
     def report(self, host, suffix=".json"):
         text = (self.report_dir / (host + suffix)).read_text()

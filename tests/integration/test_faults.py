@@ -59,11 +59,11 @@ def remediate_calm_and_stormy(emulator, fleet, calm, stormy, max_attempts, **fau
 
 def test_quotas_and_half_of_all_calls_throttled_change_nothing_but_time(emulator, fleet, new_account):
     calm, stormy = new_account(), new_account()
-    keys = seed_mixed(emulator, calm, copies=13)
-    seed_mixed(emulator, stormy, copies=13)
-    assert len(keys) >= 300
+    keys = seed_mixed(emulator, calm, copies=2)
+    seed_mixed(emulator, stormy, copies=2)
+    assert len(keys) >= 45
     injected = remediate_calm_and_stormy(emulator, fleet, calm, stormy, 30, quotas=True, throttle_fraction=0.5, seed=7)
-    assert injected.get("ThrottlingException", 0) > 500, injected
+    assert injected.get("ThrottlingException", 0) > 80, injected
     calm_report, stormy_report = fleet.report("calm"), fleet.report("stormy")
     assert stormy_report["summary"]["errors"] == 0
     assert stormy_report["summary"]["total"] == calm_report["summary"]["total"]
@@ -112,7 +112,7 @@ def test_a_key_policy_that_denies_us_is_error_for_that_key_alone(emulator, fleet
     fleet.add_target("target", account, rotation_regions=["us-east-1"])
     code, output = fleet.run("remediate")
     emulator.clear_faults(account)
-    assert code != 0 and "1 key(s) in error" in output
+    assert code != 0 and "1 error(s)" in output
     report = fleet.report("target")
     verdicts = dict((entry["key_id"], entry) for entry in report["keys"])
     assert verdicts[keys[1]["key_id"]]["after"]["compliance"] == "ERROR"

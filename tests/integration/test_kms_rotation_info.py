@@ -110,7 +110,8 @@ def test_unreadable_key_is_error_never_dropped(emulator, account, run_playbook):
     [
         ({"regions": ["us-east-1", "us-moon-1"]}, "unknown Region 'us-moon-1'"),
         ({"regions": ["US_EAST_1"]}, "'US_EAST_1' is not a Region name"),
-        ({"rate_limits": {"DescribeKey": 0}}, "DescribeKey must be a number of requests per second above 0"),
+        ({"rate_limits": {"DescribeKey": 0}}, "DescribeKey must be a number of requests per second of at least 0.1"),
+        ({"tag_filters": {"team": {"a": "b"}}}, "tag_filters: the value of tag 'team' must be a string"),
     ],
 )
 def test_bad_arguments_fail_before_any_call(emulator, account, run_playbook, args, expected):

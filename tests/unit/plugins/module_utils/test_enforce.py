@@ -264,7 +264,11 @@ def test_a_record_lives_for_one_run_and_a_limited_time(tmp_path):
 
     now[0] -= datetime.timedelta(days=8)
     service = FakeService(keys)
-    service.enable_key = lambda kid: (_ for _ in ()).throw(KmsError("EnableKey", "ThrottlingException", "slow down"))
+
+    def throttled(_kid):
+        raise KmsError("EnableKey", "ThrottlingException", "slow down")
+
+    service.enable_key = throttled
     results = RotationEnforcer(service, RESCUE, False, 1, journal).run([key_id(2)])
     assert results[0]["compliance"] == "ERROR" and "aws kms enable-key --key-id" in results[0]["message"]
     assert keys[key_id(2)]["metadata"]["Arn"] not in journal.live_records(), "the next run consumes the record"
@@ -306,8 +310,8 @@ def test_keys_of_several_regions_in_one_call_each_in_its_region():
                   "arn:aws:kms:eu-west-1:111122223333:key/%s" % key_id(3),
                   east[key_id(1)]["metadata"]["Arn"].replace("arn:aws:", "arn:aws-cn:")]
     results = enforce_in_regions(references, enforcers)
-    assert [(r["region"], r["actions"]) for r in results[:3:2]] == [("us-west-2", ["EnableKeyRotation"]),
-                                                                       (REGION, ["EnableKeyRotation"])]
+    assert [(r["region"], r["actions"]) for r in results[:3:2]] == [
+        ("us-west-2", ["EnableKeyRotation"]), (REGION, ["EnableKeyRotation"])]
     assert [r["reason"] for r in results[1::2]] == ["INVALID_KEY_REFERENCE"] * 2
     assert "names no Region" in results[1]["message"] and "not one of regions" in results[3]["message"]
     assert "partition aws" in results[4]["message"]
