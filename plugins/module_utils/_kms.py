@@ -23,6 +23,7 @@ __metaclass__ = type
 import random
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 try:
@@ -172,23 +173,33 @@ def _explain(operation, error, endpoint):
 
 
 class RateLimiter:
-    """Per-operation token buckets shared by all threads of one client."""
+    """Per-operation request pacing shared by all threads of one client.
+
+    KMS counts requests per second ("1000 DescribeKey requests in a second, and the
+    following ones in that second are throttled"), so up to ``rate`` calls may go at
+    once, and never more than that in any one-second interval, wherever KMS's own
+    seconds begin. Rates below 1/s allow one call per 1/rate seconds.
+    """
 
     def __init__(self, limits):
         self._limits = dict(DEFAULT_RATE_LIMITS)
         self._limits.update(limits or {})
-        self._next_free = {}
+        self._sent = {}
         self._lock = threading.Lock()
 
     def acquire(self, operation):
         rate = self._limits.get(operation)
         if not rate:
             return
-        interval = 1.0 / rate
+        allowed = max(1, int(rate))
+        window = allowed / float(rate)
         with self._lock:
             now = time.monotonic()
-            slot = max(now, self._next_free.get(operation, now))
-            self._next_free[operation] = slot + interval
+            sent = self._sent.setdefault(operation, deque())
+            slot = now if len(sent) < allowed else max(now, sent[0] + window)
+            if len(sent) >= allowed:
+                sent.popleft()
+            sent.append(slot)
         if slot > now:
             time.sleep(slot - now)
 

@@ -184,16 +184,28 @@ def test_other_errors_are_not_retried_by_the_state_loop_and_are_explained():
     assert "grant kms:EnableKey" in caught.value.message
 
 
-def test_rate_limiter_spaces_calls_per_operation(monkeypatch):
+def test_rate_limiter_never_sends_more_than_the_quota_in_any_second(monkeypatch):
     clock = {"now": 100.0}
     slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock["now"] += seconds
+
     monkeypatch.setattr("time.monotonic", lambda: clock["now"])
-    monkeypatch.setattr("time.sleep", slept.append)
-    limiter = RateLimiter({"EnableKey": 4})
-    for _call in range(5):
+    monkeypatch.setattr("time.sleep", sleep)
+    limiter = RateLimiter({"EnableKey": 4, "CancelKeyDeletion": 0.5})
+    sent = []
+    for _call in range(10):
         limiter.acquire("EnableKey")
+        sent.append(clock["now"])
     limiter.acquire("DescribeKey")
-    assert slept == pytest.approx([0.25, 0.5, 0.75, 1.0])
+    assert sent == [100.0] * 4 + [101.0] * 4 + [102.0] * 2
+    assert all(len([t for t in sent if start <= t < start + 1]) <= 4 for start in sent)
+    slept.clear()
+    for _call in range(3):
+        limiter.acquire("CancelKeyDeletion")
+    assert slept == pytest.approx([2.0, 2.0])
 
 
 RESCUE = rotation.desired_rotation("enabled", 365, "maximum", "cancel")
