@@ -64,4 +64,4 @@ bench: collection .venv-awscli/.installed
 
 bench-smoke: collection .venv-awscli/.installed
 	cd $(COLLECTION) && $(BIN)/python benchmarks/run.py --aws-cli $(CURDIR)/.venv-awscli/bin/aws \
-		--output $(CURDIR)/build/benchmark-smoke --sizes 50 --peer-sizes 10 --no-latency --smoke
+		--output $(CURDIR)/build/benchmark-smoke --sizes 20 --peer-sizes 3 --repeats 1 --no-latency --smoke

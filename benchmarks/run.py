@@ -1,12 +1,17 @@
-"""Side-by-side benchmark: keyguard.kms against the AWS CLI loop and a per-key amazon.aws loop.
+"""Benchmarks, measured side by side in one run and printed as ratios (never asserted in a test).
 
-Each tool runs on its own identically seeded copy of the dataset (an account of its own
-in the KMS emulator), interleaved per size, optionally behind realistic latency and
-KMS's request quotas. Prints a table with ratios measured in the same run, writes
-results.json and time_vs_n.png.
+1. Cost against Ansible's floor: on one account of 40 customer keys in one Region (4 pending
+   deletion, 36 to rotate), `ansible -m ping`, the floor (one playbook with one
+   kms_rotation_info task), the report playbook, remediation in check mode, remediation, and
+   remediation with nothing left to change; each repeated and interleaved, medians printed with
+   task starts and module processes per host.
+2. Peers: keyguard.kms against the AWS CLI loop and a per-key amazon.aws.kms_key loop, each tool
+   on its own identically seeded copy of the dataset (an account of its own in the emulator),
+   behind realistic latency and KMS's request quotas.
+3. Scale: remediation and report at larger sizes, with CPU seconds per 1,000 keys.
 
-    python benchmarks/run.py                       # N = 100, 500, 1000 per Region; peers at N = 100
-    python benchmarks/run.py --sizes 50 --peer-sizes 10 --no-latency --smoke   # what make test runs
+    python benchmarks/run.py                       # the whole thing
+    python benchmarks/run.py --sizes 50 --peer-sizes 3 --repeats 1 --no-latency --smoke   # make test
 """
 
 import argparse
@@ -14,6 +19,7 @@ import concurrent.futures
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +42,9 @@ WRITES = {"EnableKeyRotation", "DisableKeyRotation", "CancelKeyDeletion", "Enabl
           "ScheduleKeyDeletion", "PutKeyPolicy", "TagResource", "UntagResource", "UpdateKeyDescription"}
 QUOTA = {"EnableKeyRotation": 15.0, "CancelKeyDeletion": 5.0, "EnableKey": 5.0}
 TOOLS = ("aws-cli-loop", "kms_key-loop", "keyguard-remediate", "keyguard-report")
+# The floor section: the account of the measurements in the issue that asked for them.
+FLOOR_MIX = [("pending_off", 4), ("symmetric_off", 36)]
+FLOOR_RUNS = ("ping", "floor", "report", "remediate --check", "remediate", "remediate again")
 
 
 def kinds_for(n):
@@ -46,12 +55,15 @@ def kinds_for(n):
     return plan[:n] + ["aws_managed"]
 
 
-def seed_dataset(emulator, account, n):
+def seed_jobs(emulator, account, jobs):
     clients = {region: emulator.client(account, region) for region in REGIONS}
-    jobs = [(region, kind, index) for region in REGIONS for index, kind in enumerate(kinds_for(n))]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        keys = list(pool.map(lambda job: create_key(clients, job[0], job[1], job[2]), jobs))
-    return keys
+        return list(pool.map(lambda job: create_key(clients, job[0], job[1], job[2]), jobs))
+
+
+def seed_dataset(emulator, account, n):
+    return seed_jobs(emulator, account, [(region, kind, index) for region in REGIONS
+                                         for index, kind in enumerate(kinds_for(n))])
 
 
 def expected(kind, report):
@@ -124,86 +136,126 @@ def throughput(requests):
     return fractions
 
 
-def run_tool(tool, emulator, account, workdir, aws_cli):
-    env = dict(os.environ, **emulator.connection_env(account, REGIONS[0]))
-    env.update(ANSIBLE_NOCOLOR="1", KMS4_REGIONS=" ".join(REGIONS), ANSIBLE_LOCALHOST_WARNING="false")
-    report_dir = os.path.join(workdir, tool + "-" + account)
-    if tool == "aws-cli-loop":
-        command = ["bash", os.path.join(HERE, "peers", "kms4_cli_fix.sh")]
-        env["PATH"] = os.path.dirname(os.path.abspath(aws_cli)) + os.pathsep + env["PATH"]
-    elif tool == "kms_key-loop":
-        command = ["ansible-playbook", os.path.join(HERE, "peers", "kms_key_loop.yml"),
-                   "-e", json.dumps({"kms4_regions": list(REGIONS), "ansible_python_interpreter": sys.executable})]
-    else:
-        inventory = os.path.join(workdir, "inventory-%s.json" % account)
-        host = emulator.target_host(account, REGIONS, report_dir, rotation_concurrency=16)
-        with open(inventory, "w", encoding="utf-8") as handle:
+class Runner:
+    """Runs one command measured (wall, CPU, peak memory), with task starts and module processes counted."""
+
+    def __init__(self, emulator, workdir):
+        self.emulator = emulator
+        self.workdir = workdir
+
+    def inventory(self, account, regions):
+        path = os.path.join(self.workdir, "inventory-%s.json" % account)
+        host = self.emulator.target_host(account, regions, os.path.join(self.workdir, "reports-" + account),
+                                         rotation_concurrency=16)
+        with open(path, "w", encoding="utf-8") as handle:
             json.dump({"all": {"children": {"kms_targets": {"hosts": {"bench": host}}}}}, handle)
-        playbook = "keyguard.kms.remediate" if tool == "keyguard-remediate" else "keyguard.kms.report"
-        command = ["ansible-playbook", "-i", inventory, playbook]
-    measured = subprocess.run([sys.executable, os.path.join(HERE, "measure.py")] + command, env=env,
-                              capture_output=True, text=True, check=True)
-    result = json.loads(measured.stdout)
-    result["report_file"] = os.path.join(report_dir, "bench.json") if tool.startswith("keyguard") else None
-    return result
+        return path, os.path.join(self.workdir, "reports-" + account, "bench.json")
+
+    def run(self, command, account, aws_cli=None):
+        env = dict(os.environ, **self.emulator.connection_env(account, REGIONS[0]))
+        counts = os.path.join(self.workdir, "counts-%s.json" % account)
+        if os.path.exists(counts):
+            os.unlink(counts)
+        env.update(ANSIBLE_NOCOLOR="1", KMS4_REGIONS=" ".join(REGIONS), ANSIBLE_LOCALHOST_WARNING="false",
+                   ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "callback_plugins"),
+                   ANSIBLE_CALLBACKS_ENABLED="task_counter", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                   KEYGUARD_TASK_COUNTS=counts)
+        if aws_cli:
+            env["PATH"] = os.path.dirname(os.path.abspath(aws_cli)) + os.pathsep + env["PATH"]
+        measured = subprocess.run([sys.executable, os.path.join(HERE, "measure.py")] + command, env=env,
+                                  capture_output=True, text=True, check=True)
+        result = json.loads(measured.stdout)
+        if os.path.exists(counts):
+            with open(counts, encoding="utf-8") as handle:
+                tally = json.load(handle)
+            result["task_starts"] = tally["task_starts"]
+            result["module_processes"] = max(tally["module_processes"].values() or [0])
+        return result
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,500,1000", help="keys per Region for keyguard")
-    parser.add_argument("--peer-sizes", default="100", help="keys per Region for the peers (seconds per key)")
-    parser.add_argument("--latency", default="0.02,0.04", help="added per-call latency range, seconds")
-    parser.add_argument("--no-latency", action="store_true", help="no latency and no quota enforcement")
-    parser.add_argument("--output", default=os.path.join(os.getcwd(), "benchmark-results"))
-    parser.add_argument("--aws-cli", default=shutil.which("aws") or "aws", help="the aws command for peer (a)")
-    parser.add_argument("--smoke", action="store_true", help="fail unless every tool handled every key as expected "
-                        "(the peers' known mistakes excepted)")
-    args = parser.parse_args()
-    sizes = [int(n) for n in args.sizes.split(",")]
-    peer_sizes = [int(n) for n in args.peer_sizes.split(",") if n]
-    faults = {} if args.no_latency else {"latency": [float(x) for x in args.latency.split(",")], "quotas": True}
-    os.makedirs(args.output, exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="keyguard-bench-")
-    emulator = Emulator.start()
+def playbook_command(runner, tool, account, regions=REGIONS):
+    inventory, report_file = runner.inventory(account, list(regions))
+    if tool == "keyguard-report":
+        return ["ansible-playbook", "-i", inventory, "keyguard.kms.report"], report_file
+    if tool == "keyguard-remediate":
+        return ["ansible-playbook", "-i", inventory, "keyguard.kms.remediate"], report_file
+    if tool == "floor":
+        return ["ansible-playbook", "-i", inventory, os.path.join(HERE, "floor.yml")], None
+    if tool == "ping":
+        return ["ansible", "-i", inventory, "kms_targets", "-m", "ansible.builtin.ping"], None
+    if tool == "aws-cli-loop":
+        return ["bash", os.path.join(HERE, "peers", "kms4_cli_fix.sh")], None
+    return ["ansible-playbook", os.path.join(HERE, "peers", "kms_key_loop.yml"),
+            "-e", json.dumps({"kms4_regions": list(REGIONS), "ansible_python_interpreter": sys.executable})], None
+
+
+# --- 1. cost against the floor -------------------------------------------------
+
+def floor_section(emulator, runner, faults, repeats, accounts):
+    """Median wall time, task starts and module processes of each run on the 40-key account."""
+    samples = dict((name, []) for name in FLOOR_RUNS)
+    for _repeat in range(repeats):
+        account = str(next(accounts))
+        seed_jobs(emulator, account, [("us-east-1", kind, index) for kind, count in FLOOR_MIX
+                                      for index in range(count)])
+        if faults:
+            emulator.set_faults(account, **faults)
+        for name in FLOOR_RUNS:
+            tool = {"ping": "ping", "floor": "floor", "report": "keyguard-report"}.get(name, "keyguard-remediate")
+            command, _report = playbook_command(runner, tool, account, ["us-east-1"])
+            if name.endswith("--check"):
+                command.append("--check")
+            samples[name].append(runner.run(command, account))
+        emulator.clear_faults(account)
     rows = []
-    accounts = iter(range(600000000001, 600000009999))
-    try:
-        for n in sorted(set(sizes) | set(peer_sizes)):
-            tools = [t for t in TOOLS if (t.startswith("keyguard") and n in sizes) or
-                     (not t.startswith("keyguard") and n in peer_sizes)]
-            for tool in tools:
-                account = str(next(accounts))
-                keys = seed_dataset(emulator, account, n)
-                if faults:
-                    emulator.set_faults(account, **faults)
-                before = len(emulator.recorded_requests(account))
-                result = run_tool(tool, emulator, account, workdir, args.aws_cli)
-                emulator.clear_faults(account)
-                requests = emulator.recorded_requests(account)[before:]
-                correct = judge(emulator, account, keys, requests,
-                                result["report_file"] if tool == "keyguard-report" else None)
-                row = {"tool": tool, "n_per_region": n, "keys": len(keys), "wall_s": result["wall_s"],
-                       "cpu_s": result["cpu_s"], "peak_rss_mb": result["peak_rss_mb"],
-                       "calls_per_key": len(requests) / len(keys), "correct": correct,
-                       "returncode": result["returncode"],
-                       "throughput_vs_quota": throughput(requests) if tool == "keyguard-remediate" else {}}
-                rows.append(row)
-                print("%-19s N=%-5d %5d keys %8.1f s wall %7.1f s cpu %6.0f MB %5.1f calls/key %5d/%d correct"
-                      % (tool, n, len(keys), row["wall_s"], row["cpu_s"], row["peak_rss_mb"], row["calls_per_key"],
-                         correct, len(keys)), flush=True)
-    finally:
-        emulator.stop()
-    summary = summarize(rows)
-    with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as handle:
-        json.dump({"faults": faults, "rows": rows, "summary": summary}, handle, indent=2)
-    plot(rows, os.path.join(args.output, "time_vs_n.png"))
-    print_table(rows, summary)
-    if args.smoke:
-        wrong = [r for r in rows if r["tool"].startswith("keyguard") and (r["correct"] != r["keys"] or r["returncode"])]
-        peers_ran = all(any(r["tool"] == t for r in rows) for t in TOOLS)
-        print("smoke: %d passed, %d failed" % (len(rows) - len(wrong), len(wrong)))
-        return 1 if wrong or not peers_ran else 0
-    return 0
+    floor = statistics.median(sample["wall_s"] for sample in samples["floor"])
+    for name in FLOOR_RUNS:
+        wall = statistics.median(sample["wall_s"] for sample in samples[name])
+        last = samples[name][-1]
+        rows.append({"run": name, "wall_s": wall, "ratio_to_floor": wall / floor,
+                     "task_starts": last.get("task_starts"), "module_processes": last.get("module_processes"),
+                     "returncode": last["returncode"]})
+    return rows
+
+
+def print_floor(rows, repeats):
+    print("\n## Cost against Ansible's floor (40 keys, one Region; median of %d)\n" % repeats)
+    print("| run | wall s | x floor | task starts | module processes per host |")
+    print("|---|---:|---:|---:|---:|")
+    for row in rows:
+        print("| %s | %.1f | %.2f | %s | %s |" % (row["run"], row["wall_s"], row["ratio_to_floor"],
+                                                row["task_starts"], row["module_processes"]))
+
+
+# --- 2 and 3. peers and scale --------------------------------------------------
+
+def tool_section(emulator, runner, faults, sizes, peer_sizes, aws_cli, accounts):
+    rows = []
+    for n in sorted(set(sizes) | set(peer_sizes)):
+        tools = [t for t in TOOLS if (t.startswith("keyguard") and n in sizes) or
+                 (not t.startswith("keyguard") and n in peer_sizes)]
+        for tool in tools:
+            account = str(next(accounts))
+            keys = seed_dataset(emulator, account, n)
+            if faults:
+                emulator.set_faults(account, **faults)
+            before = len(emulator.recorded_requests(account))
+            command, report_file = playbook_command(runner, tool, account)
+            result = runner.run(command, account, aws_cli if tool == "aws-cli-loop" else None)
+            emulator.clear_faults(account)
+            requests = emulator.recorded_requests(account)[before:]
+            correct = judge(emulator, account, keys, requests, report_file if tool == "keyguard-report" else None)
+            row = {"tool": tool, "n_per_region": n, "keys": len(keys), "wall_s": result["wall_s"],
+                   "cpu_s": result["cpu_s"], "cpu_s_per_1000_keys": result["cpu_s"] * 1000.0 / len(keys),
+                   "peak_rss_mb": result["peak_rss_mb"], "calls_per_key": len(requests) / len(keys),
+                   "correct": correct, "returncode": result["returncode"],
+                   "task_starts": result.get("task_starts"), "module_processes": result.get("module_processes"),
+                   "throughput_vs_quota": throughput(requests) if tool == "keyguard-remediate" else {}}
+            rows.append(row)
+            print("%-19s N=%-5d %5d keys %8.1f s wall %7.1f s cpu %6.0f MB %5.1f calls/key %5d/%d correct"
+                  % (tool, n, len(keys), row["wall_s"], row["cpu_s"], row["peak_rss_mb"], row["calls_per_key"],
+                     correct, len(keys)), flush=True)
+    return rows
 
 
 def summarize(rows):
@@ -216,13 +268,16 @@ def summarize(rows):
     return summary
 
 
-def print_table(rows, summary):
-    print("\n| tool | N/Region | keys | wall s | CPU s | peak MB | calls/key | correct |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+def print_tools(rows, summary):
+    print("\n## Side by side (two Regions)\n")
+    print("| tool | N/Region | keys | wall s | CPU s | CPU s / 1000 keys | peak MB | calls/key | tasks | "
+          "module processes | correct |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print("| %s | %d | %d | %.1f | %.1f | %.0f | %.1f | %d/%d |" % (
-            r["tool"], r["n_per_region"], r["keys"], r["wall_s"], r["cpu_s"], r["peak_rss_mb"], r["calls_per_key"],
-            r["correct"], r["keys"]))
+        print("| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %.1f | %s | %s | %d/%d |" % (
+            r["tool"], r["n_per_region"], r["keys"], r["wall_s"], r["cpu_s"], r["cpu_s_per_1000_keys"],
+            r["peak_rss_mb"], r["calls_per_key"], r["task_starts"] if r["tool"].startswith("keyguard") else "-",
+            r["module_processes"] if r["tool"].startswith("keyguard") else "-", r["correct"], r["keys"]))
     for n, ratios in summary.items():
         for name, value in ratios.items():
             print("N=%d: keyguard.kms.remediate is %.1fx faster (%s)" % (n, value, name.replace("speedup_vs_", "than ")))
@@ -251,6 +306,47 @@ def plot(rows, path):
     axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=110)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,500,1000", help="keys per Region for keyguard")
+    parser.add_argument("--peer-sizes", default="100", help="keys per Region for the peers (seconds per key)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the floor section (medians)")
+    parser.add_argument("--latency", default="0.02,0.04", help="added per-call latency range, seconds")
+    parser.add_argument("--no-latency", action="store_true", help="no latency and no quota enforcement")
+    parser.add_argument("--output", default=os.path.join(os.getcwd(), "benchmark-results"))
+    parser.add_argument("--aws-cli", default=shutil.which("aws") or "aws", help="the aws command for peer (a)")
+    parser.add_argument("--smoke", action="store_true", help="fail unless every run worked and every tool handled "
+                        "every key as expected (the peers' known mistakes excepted)")
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.sizes.split(",") if n]
+    peer_sizes = [int(n) for n in args.peer_sizes.split(",") if n]
+    faults = {} if args.no_latency else {"latency": [float(x) for x in args.latency.split(",")], "quotas": True}
+    os.makedirs(args.output, exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="keyguard-bench-")
+    emulator = Emulator.start()
+    accounts = iter(range(600000000001, 600000009999))
+    try:
+        runner = Runner(emulator, workdir)
+        floor_rows = floor_section(emulator, runner, faults, args.repeats, accounts) if args.repeats else []
+        rows = tool_section(emulator, runner, faults, sizes, peer_sizes, args.aws_cli, accounts)
+    finally:
+        emulator.stop()
+    summary = summarize(rows)
+    with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as handle:
+        json.dump({"faults": faults, "floor": floor_rows, "rows": rows, "summary": summary}, handle, indent=2)
+    plot(rows, os.path.join(args.output, "time_vs_n.png"))
+    if floor_rows:
+        print_floor(floor_rows, args.repeats)
+    print_tools(rows, summary)
+    if args.smoke:
+        wrong = [r for r in rows if r["tool"].startswith("keyguard") and (r["correct"] != r["keys"] or r["returncode"])]
+        wrong += [r for r in floor_rows if r["returncode"]]
+        peers_ran = all(any(r["tool"] == t for r in rows) for t in TOOLS)
+        print("smoke: %d passed, %d failed" % (len(rows) + len(floor_rows) - len(wrong), len(wrong)))
+        return 1 if wrong or not peers_ran else 0
+    return 0
 
 
 if __name__ == "__main__":
