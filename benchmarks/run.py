@@ -90,6 +90,8 @@ def judge(emulator, account, keys, requests, report_file=None):
                   if r["operation"] in WRITES)
     verdicts = {}
     if report_file:
+        if not os.path.exists(report_file):
+            return 0  # the run failed before writing its report
         with open(report_file, encoding="utf-8") as handle:
             verdicts = dict(((k["region"], k["key_id"]), k["before"]["compliance"]) for k in json.load(handle)["keys"])
     correct = 0
@@ -223,8 +225,8 @@ def print_floor(rows, repeats):
     print("| run | wall s | x floor | task starts | module processes per host |")
     print("|---|---:|---:|---:|---:|")
     for row in rows:
-        print("| %s | %.1f | %.2f | %s | %s |" % (row["run"], row["wall_s"], row["ratio_to_floor"],
-                                                row["task_starts"], row["module_processes"]))
+        print("| %s | %.1f | %.2f | %s | %s |" % (
+            row["run"], row["wall_s"], row["ratio_to_floor"], row["task_starts"], row["module_processes"]))
 
 
 # --- 2 and 3. peers and scale --------------------------------------------------

@@ -20,6 +20,7 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=dict(
             settings=dict(type="dict", required=True),
             discovery=dict(type="dict", required=True),
+            findings=dict(type="dict", default={}),
         ))
         settings = args["settings"]
         kms_keys = args["discovery"].get("kms_keys") or []
@@ -34,6 +35,7 @@ class ActionModule(ActionBase):
             journal.compact()
         without_aliases = [region["region"] for region in args["discovery"].get("region_results") or []
                            if region.get("aliases_listed") is False]
-        plan = _report.plan_phases(kms_keys, settings, interrupted, without_aliases)
+        found, _error = _report.findings_outcome(args["findings"], settings)
+        plan = _report.plan_phases(kms_keys, settings, interrupted, without_aliases, found)
         result.update(changed=False, **plan)
         return result

@@ -35,6 +35,10 @@ VARIABLES = dict(
     rotation_report_formats=dict(type="raw"),
     rotation_journal_file=dict(type="raw"),
     rotation_fail_on_noncompliant=dict(type="bool"),
+    rotation_scope=dict(type="raw"),
+    rotation_securityhub_update=dict(type="bool"),
+    rotation_securityhub_suppress_exempt=dict(type="bool"),
+    rotation_securityhub_region=dict(type="raw"),
 )
 
 

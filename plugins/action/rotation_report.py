@@ -43,11 +43,14 @@ class ActionModule(ActionBase):
             rescued=dict(type="dict", default={}),
             enforced=dict(type="dict", default={}),
             verified=dict(type="dict", default={}),
+            findings=dict(type="dict", default={}),
+            findings_updated=dict(type="dict", default={}),
         ))
         settings = args["settings"]
         report = _report.run_report(settings, args["discovery"], args["plan"], args["rescued"], args["enforced"],
                                     args["verified"], finished=datetime.datetime.now(datetime.timezone.utc),
-                                    connection=args["connection"])
+                                    connection=args["connection"], findings=args["findings"],
+                                    findings_updated=args["findings_updated"])
         files = []
         for name in settings["report_formats"]:
             suffix, render = _report.RENDERERS[name]

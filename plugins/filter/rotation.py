@@ -6,12 +6,24 @@
 
 from __future__ import annotations
 
+import datetime
+
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import parse_records
 from ansible_collections.keyguard.kms.plugins.plugin_utils import _report
 
 
 def rotation_keys_to_verify(results, *more_results):
     return _report.keys_to_verify(results, *more_results)
+
+
+def rotation_finding_updates(findings, settings, discovery=None, plan=None, rescued=None, enforced=None,
+                             verified=None):
+    """What the rotation role records on each finding, from its registered task results."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    found, _error = _report.findings_outcome(findings, settings)
+    report = _report.run_report(settings, discovery or {}, plan or {}, rescued or {}, enforced or {}, verified or {},
+                                now, findings=findings)
+    return _report.finding_updates(report, found, settings, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def rotation_targets(kms_keys, exempt_keys=None, exempt_tags=None, state="enabled", batch_size=500, journal_text=""):
@@ -43,6 +55,7 @@ class FilterModule:
     def filters(self):
         return {
             "rotation_keys_to_verify": rotation_keys_to_verify,
+            "rotation_finding_updates": rotation_finding_updates,
             "rotation_report": _report.build_report,
             "rotation_report_markdown": _report.report_markdown,
             "rotation_report_junit": _report.report_junit,

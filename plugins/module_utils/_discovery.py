@@ -22,8 +22,8 @@ import datetime
 
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsError
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
 
 
 def _iso(value):
@@ -52,7 +52,7 @@ def alias_targets(aliases):
 
 
 def key_record(region, metadata, status, aliases, tags, desired, error=None):
-    """What discovery says of one key; ``error`` (a KmsError) makes it ERROR with every field read so far."""
+    """What discovery says of one key; ``error`` (a AwsError) makes it ERROR with every field read so far."""
     view = rotation.rotation_view(status)
     if error is None:
         compliance, reason, message = rotation.judge(metadata, status, desired)
@@ -131,7 +131,7 @@ class RegionScanner:
             aliases = self.service.list_aliases()
             self.aliases_listed = True
             return aliases
-        except KmsError as error:
+        except AwsError as error:
             self.aliases_listed = False
             self.warnings.append(
                 "aliases of Region %s could not be listed, so keys are reported without them: %s"
@@ -156,7 +156,7 @@ class RegionScanner:
                     tags = None
             if rotation.needs_rotation_status(metadata):
                 status = self.service.get_rotation_status(metadata["KeyId"])
-        except KmsError as error:
+        except AwsError as error:
             if listed.get("direct") and error.code == "NotFoundException":
                 return None
             return key_record(region, metadata, None, aliases, tags, options["desired"], error)

@@ -17,8 +17,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsError
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
 
 
 def key_result(reference, region, metadata=None):
@@ -126,13 +126,13 @@ class RotationEnforcer:
     def _describe(self, reference):
         problem = rotation.reference_error(reference, self.service.region, self.partition)
         if problem:
-            return None, KmsError("DescribeKey", rotation.INVALID_KEY_REFERENCE, problem)
+            return None, AwsError("DescribeKey", rotation.INVALID_KEY_REFERENCE, problem)
         problem = self._account_mismatch(reference)
         if problem:
-            return None, KmsError("DescribeKey", rotation.INVALID_KEY_REFERENCE, problem)
+            return None, AwsError("DescribeKey", rotation.INVALID_KEY_REFERENCE, problem)
         try:
             return self.service.describe_key(reference), None
-        except KmsError as error:
+        except AwsError as error:
             if error.code == "NotFoundException":
                 error.message = "key '%s' does not exist in Region %s of this account: %s" % (
                     reference,
@@ -164,7 +164,7 @@ class RotationEnforcer:
             resuming = self.journal is not None and self.journal.observe(
                 key_arn, metadata.get("KeyState"), self.journal_records)
             plan = rotation.plan(metadata, status, self.desired, resuming)
-        except KmsError as error:
+        except AwsError as error:
             return error_result(key_arn, region, "key %s in %s: %s" % (key_id, region, error.message), metadata,
                                 error.code)
         result = key_result(key_arn, region, metadata)
@@ -191,7 +191,7 @@ class RotationEnforcer:
             for index, (operation, params) in enumerate(plan["steps"]):
                 try:
                     state.update(EXECUTE[operation](self.service, key_id, params))
-                except KmsError as error:
+                except AwsError as error:
                     return self._partial(metadata, plan, state, done, error, plan["steps"][index:])
                 done.append(operation)
                 if operation == rotation.ENABLE_KEY and plan["rescue"] == rotation.RESCUE_START and self.journal is not None:
@@ -209,7 +209,7 @@ class RotationEnforcer:
         try:
             # The key's real state, not what the steps that worked imply.
             state["key_state"] = self.service.describe_key(key_arn).get("KeyState", state["key_state"])
-        except KmsError:
+        except AwsError:
             pass
         what = ", ".join(DONE[operation] for operation in done)
         message = "key %s in %s: %s%s failed: %s. The key is now %s. Finish with: %s" % (

@@ -270,17 +270,18 @@ primary_region:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import caller_account_lookup
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_argument_spec
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import RotationEnforcer
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import enforce_in_regions
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import DEFAULT_MAX_AGE_DAYS
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import path_error as journal_path_error
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
 from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import caller_account_lookup
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import client_config
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import tuning_argument_spec
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
 
@@ -303,7 +304,7 @@ def argument_errors(params, regions):
     problem = rotation.period_error(params["rotation_period_days"])
     if problem:
         errors.append(problem)
-    errors.extend(tuning_errors(params))
+    errors.extend(tuning_errors(params, DEFAULT_RATE_LIMITS))
     if params["key_ids"] is not None and not params["key_ids"]:
         errors.append("key_ids is empty: give at least one key ID, key ARN, alias name or alias ARN")
     if params["rescue_journal"] is not None:

@@ -182,15 +182,16 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_argument_spec
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._discovery import RegionScanner
 from ansible_collections.keyguard.kms.plugins.module_utils._discovery import summarize
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsError
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
 from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import client_config
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import map_concurrently
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import tuning_argument_spec
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
 
 
@@ -199,7 +200,7 @@ def argument_errors(params, regions):
         errors = ["no Region: set regions, region, or the AWS_REGION environment variable"]
     else:
         errors = region_errors(regions)
-    errors.extend(tuning_errors(params))
+    errors.extend(tuning_errors(params, DEFAULT_RATE_LIMITS))
     if params["max_rotation_period_days"] is not None and params["max_rotation_period_days"] < 1:
         errors.append("max_rotation_period_days must be a number of days above 0")
     if params["tag_filters"] is not None:
@@ -245,7 +246,7 @@ def main():
         scanner = RegionScanner(service, options)
         try:
             records = scanner.scan()
-        except KmsError as error:
+        except AwsError as error:
             return [], {"region": region, "keys": 0, "error": "%s: %s" % (region, error.message),
                         "aliases_listed": scanner.aliases_listed, "warnings": scanner.warnings}
         return records, {"region": region, "keys": len(records), "error": None,

@@ -29,6 +29,12 @@ options:
     description: The registered result of M(keyguard.kms.kms_rotation_info), judged against the role's rotation.
     type: dict
     required: true
+  findings:
+    description:
+      - The registered result of M(keyguard.kms.kms_findings_info). With the scope V(findings), only keys with an
+        active finding are handled, and none when the findings could not be read.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -70,6 +76,11 @@ exempt:
   elements: dict
 interrupted:
   description: Key ARNs an interrupted rescue left C(Disabled), whose journal record is still honoured.
+  returned: always
+  type: list
+  elements: str
+out_of_scope:
+  description: Key ARNs left alone because the scope is V(findings) and they have no active finding.
   returned: always
   type: list
   elements: str

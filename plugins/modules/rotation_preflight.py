@@ -95,6 +95,18 @@ options:
   rotation_fail_on_noncompliant:
     description: As the role variable.
     type: bool
+  rotation_scope:
+    description: As the role variable.
+    type: raw
+  rotation_securityhub_update:
+    description: As the role variable.
+    type: bool
+  rotation_securityhub_suppress_exempt:
+    description: As the role variable.
+    type: bool
+  rotation_securityhub_region:
+    description: As the role variable.
+    type: raw
 attributes:
   check_mode:
     support: full

@@ -52,6 +52,14 @@ options:
     description: The registered result of the verification M(keyguard.kms.kms_rotation_info) task.
     type: dict
     default: {}
+  findings:
+    description: The registered result of the M(keyguard.kms.kms_findings_info) task, if any; keys are marked with theirs.
+    type: dict
+    default: {}
+  findings_updated:
+    description: The registered result of the M(keyguard.kms.kms_findings) task, if any; the report's C(findings) section.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from xml.etree import ElementTree
 
+from ansible_collections.keyguard.kms.plugins.module_utils import _findings as findings_rules
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
 
@@ -45,20 +46,25 @@ def _by_alias(exempt_keys):
     return [entry for entry in exempt_keys or [] if entry["key"].startswith("alias/") or ":alias/" in entry["key"]]
 
 
-def plan_phases(kms_keys, settings, interrupted=(), regions_without_aliases=()):
+def plan_phases(kms_keys, settings, interrupted=(), regions_without_aliases=(), findings=None):
     """Which keys KMS.3 and KMS.4 handle, and which are exempt.
 
     ``kms_keys`` is kms_rotation_info's, judged against the role's rotation;
     ``interrupted`` the ARNs of Disabled keys with a live record of an interrupted
     rescue (see module_utils/_journal). In ``regions_without_aliases`` an exemption
     by alias cannot be checked, so no key there is rescued when there is one.
+    ``findings`` are kms_findings_info's records (None: not read); with the scope
+    ``findings`` only keys that have one are handled, and none if they could not be read.
     Returns key ARN lists ``rescue`` (KMS.3) and ``enforce`` (KMS.4), ``exempt``
-    entries with their reason, ``interrupted``, and ``held``: rescues not done, why.
+    entries with their reason, ``interrupted``, ``held`` (rescues not done, why)
+    and ``out_of_scope`` (keys left alone for want of a finding).
     """
     interrupted = set(interrupted)
     cancel = settings["pending_deletion"] == "cancel"
     blind = set(regions_without_aliases) if _by_alias(settings.get("exempt_keys")) else set()
-    rescue, enforce, exempt, resumable, held = [], [], [], [], []
+    with_finding = set(finding["key_arn"] for finding in findings or [])
+    by_findings = settings.get("scope") == "findings"
+    rescue, enforce, exempt, resumable, held, out_of_scope = [], [], [], [], [], []
     for key in kms_keys:
         if key["compliance"] in (rotation.ERROR, rotation.NOT_APPLICABLE):
             continue
@@ -66,6 +72,9 @@ def plan_phases(kms_keys, settings, interrupted=(), regions_without_aliases=()):
         if reason:
             exempt.append({"key_id": key["key_id"], "key_arn": key["key_arn"], "region": key["region"],
                            "key_state": key["key_state"], "reason": reason})
+            continue
+        if by_findings and key["key_arn"] not in with_finding:
+            out_of_scope.append(key["key_arn"])
             continue
         if key["key_arn"] in interrupted:
             resumable.append(key["key_arn"])
@@ -78,7 +87,8 @@ def plan_phases(kms_keys, settings, interrupted=(), regions_without_aliases=()):
                 rescue.append(key["key_arn"])
         elif key["reason"] in rotation.ROTATION_CHANGE_REASONS:
             enforce.append(key["key_arn"])
-    return {"rescue": rescue, "enforce": enforce, "exempt": exempt, "interrupted": resumable, "held": held}
+    return {"rescue": rescue, "enforce": enforce, "exempt": exempt, "interrupted": resumable, "held": held,
+            "out_of_scope": out_of_scope}
 
 
 def keys_to_verify(*phase_results):
@@ -117,7 +127,7 @@ def _verdict(source):
 
 
 def build_report(discovery, rescue_results=None, enforce_results=None, verification=None, exemptions=None,
-                 metadata=None, interrupted=(), run_errors=()):
+                 metadata=None, interrupted=(), run_errors=(), findings=None):
     """The full run report: every key with its verdict before and after and the actions taken or planned.
 
     ``discovery`` and ``verification`` are kms_rotation_info's kms_keys (verification
@@ -135,6 +145,9 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
     phase_of.update((arn, KMS4) for arn in enforced)
     handled.update(enforced)
     verified = dict((key["key_arn"], key) for key in verification or [])
+    findings_of = {}
+    for finding in findings or []:
+        findings_of.setdefault(finding["key_arn"], []).append(finding["finding_id"])
 
     keys = []
     for key in discovery:
@@ -166,6 +179,7 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
             "after_source": after_source,
             "message": (result or key).get("message"),
             "error": error,
+            "findings": findings_of.get(arn, []),
         })
     keys.sort(key=lambda entry: (entry["region"], entry["key_id"]))
     errors = [{"key_arn": entry["key_arn"] or entry["key_id"], "region": entry["region"], "message": entry["error"]}
@@ -178,6 +192,7 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
         "keys": keys,
         "exemptions": list(exemptions or []),
         "errors": errors,
+        "findings": [],
     }
     report["summary"]["unverified"] = len(unverified(report))
     return report
@@ -238,8 +253,10 @@ def unverified(report):
     run = report["run"]
     if run.get("check_mode") or run.get("mode") == "report":
         return []
+    by_findings = (run.get("settings") or {}).get("scope") == "findings"
     return [entry for entry in report["keys"]
-            if entry["after"]["compliance"] == rotation.NON_COMPLIANT and entry["after"]["reason"] not in OWNER_REASONS]
+            if entry["after"]["compliance"] == rotation.NON_COMPLIANT and entry["after"]["reason"] not in OWNER_REASONS
+            and not (by_findings and not entry["findings"])]
 
 
 def verify_failures(kms_keys, exemptions, state="enabled", period=None):
@@ -324,13 +341,16 @@ def run_metadata(settings, kms_keys, finished, warnings, interrupted=()):
             "pending_deletion": settings["pending_deletion"],
             "exempt_keys": settings["exempt_keys"],
             "exempt_tags": settings["exempt_tags"],
+            "scope": settings.get("scope", "all"),
+            "securityhub_update": bool(settings.get("securityhub_update")),
         },
         "journal": {"path": settings.get("journal_file"), "note": _journal_note(settings, interrupted)},
         "warnings": list(warnings),
     }
 
 
-def run_report(settings, discovery, plan, rescued, enforced, verified, finished, connection=None):
+def run_report(settings, discovery, plan, rescued, enforced, verified, finished, connection=None, findings=None,
+               findings_updated=None):
     """The report of one role run, from the registered results of its tasks (any of them may not have run)."""
     run_errors, warnings = [], []
     kms_keys = discovery.get("kms_keys")
@@ -355,10 +375,113 @@ def run_report(settings, discovery, plan, rescued, enforced, verified, finished,
                         "phases reported them" % verified["msg"])
     for entry in plan.get("held") or []:
         run_errors.append("%s %s" % (entry["key_arn"], entry["reason"]))
+    found, findings_error = findings_outcome(findings, settings)
+    if findings_error:
+        run_errors.append(findings_error)
     interrupted = plan.get("interrupted") or []
     metadata = run_metadata(settings, kms_keys or [], finished, warnings, interrupted)
-    return build_report(kms_keys or [], rescue_results, enforce_results, verification, plan.get("exempt"), metadata,
-                        interrupted, run_errors)
+    report = build_report(kms_keys or [], rescue_results, enforce_results, verification, plan.get("exempt"), metadata,
+                          interrupted, run_errors, found)
+    report["findings"] = findings_section(found, findings_updated, bool(settings.get("check_mode")))
+    for entry in report["findings"]:
+        if entry["update"] == "failed":
+            report["errors"].append({"key_arn": entry["key_arn"], "region": entry["region"], "message": (
+                "finding %s could not be updated: %s" % (entry["finding_id"], entry["error"]))})
+    report["summary"]["errors"] = len(report["errors"])
+    report["summary"]["compliant"] = report["summary"]["compliant"] and not report["errors"]
+    report["summary"]["findings"] = dict((name, sum(1 for entry in report["findings"] if entry["update"] == name))
+                                         for name in FINDING_UPDATES)
+    return report
+
+
+FINDING_UPDATES = ("updated", "planned", "unchanged", "failed", "none")
+
+
+def findings_outcome(registered, settings):
+    """(finding records or None, error) of the registered kms_findings_info task."""
+    registered = registered or {}
+    if not registered or registered.get("skipped"):
+        return None, None
+    if registered.get("failed") or "findings" not in registered:
+        if settings.get("scope") != "findings" and not settings.get("securityhub_update"):
+            return None, None
+        scope = " (rotation_scope=findings: no key was changed)" if settings.get("scope") == "findings" else ""
+        return None, "Security Hub findings could not be read%s: %s" % (
+            scope, registered.get("msg") or "the findings task did not run")
+    return registered["findings"], None
+
+
+def findings_section(found, updated, check_mode):
+    """Per finding: its key, the workflow status before and after, and what the run did to it."""
+    outcomes = dict((result["finding_id"], result) for result in (updated or {}).get("results") or [])
+    section = []
+    for finding in found or []:
+        outcome = outcomes.get(finding["finding_id"])
+        after = (outcome or {}).get("after") or {}
+        section.append({
+            "finding_id": finding["finding_id"],
+            "control_id": finding["control_id"],
+            "key_arn": finding["key_arn"],
+            "region": finding["region"],
+            "workflow_before": finding["workflow_status"],
+            "workflow_after": after.get("workflow_status", finding["workflow_status"]),
+            "note_after": after.get("note", finding["note"]),
+            "update": outcome["status"] if outcome else "none",
+            "error": "%s: %s" % (outcome["error_code"], outcome["error_message"])
+            if outcome and outcome.get("error_message") else None,
+        })
+    return section
+
+
+def finding_updates(report, found, settings, when):
+    """What to record on each finding of a key this run checked: (finding, workflow status or None, note).
+
+    RESOLVED for a key remediated and verified compliant (predicted in check mode) or
+    found compliant; SUPPRESSED for an exempt key when asked; NOTIFIED for a key that
+    needs its owner; a note alone for a key still failing. Findings of keys this run did
+    not read are left alone. Notes that do not report a change carry no time, so a run
+    that changes nothing sends nothing.
+    """
+    entries = dict((entry["key_arn"], entry) for entry in report["keys"])
+    check_mode = bool(report["run"].get("check_mode"))
+    job = ("AWX job %s" % settings["awx_job_id"]) if settings.get("awx_job_id") is not None else (
+        "the run of %s" % settings["target"])
+    updates = []
+    for finding in found or []:
+        entry = entries.get(finding["key_arn"])
+        if entry is None:
+            continue
+        after = entry["after"]
+        workflow, note = None, None
+        if entry["exempt"]:
+            if settings.get("securityhub_suppress_exempt"):
+                workflow, note = "SUPPRESSED", "keyguard.kms: exempt, %s." % entry["exemption_reason"]
+        elif entry["error"]:
+            note = "keyguard.kms could not fix this key: %s" % entry["error"]
+        elif after["compliance"] == rotation.COMPLIANT and entry["actions"] and (
+                entry["after_source"] == "verified" or check_mode):
+            workflow, note = "RESOLVED", "keyguard.kms: %s on %s by %s; verified: rotation %s." % (
+                ", ".join(entry["actions"]), when, job, _rotation_words(after))
+        elif after["compliance"] == rotation.COMPLIANT and not entry["actions"]:
+            workflow, note = "RESOLVED", ("keyguard.kms found the key compliant (rotation %s) on %s; Security Hub "
+                                          "confirms it at the control's next evaluation." % (
+                                              _rotation_words(after), when))
+        elif after["reason"] in OWNER_REASONS:
+            workflow, note = "NOTIFIED", ("keyguard.kms: the key is Disabled, so its rotation cannot change; "
+                                          "enabling it is the key owner's decision.")
+        elif after["compliance"] == rotation.NON_COMPLIANT:
+            note = "keyguard.kms left this key as it is: %s" % entry["message"]
+        if note is not None:
+            updates.append({"finding_id": finding["finding_id"], "product_arn": finding["product_arn"],
+                            "region": finding["region"], "workflow_status": workflow,
+                            "note": note[:findings_rules.NOTE_MAX_LENGTH]})
+    return updates
+
+
+def _rotation_words(verdict):
+    if not verdict.get("rotation_enabled"):
+        return "off"
+    return "every %s days" % verdict["rotation_period_days"] if verdict.get("rotation_period_days") else "on"
 
 
 def published_stats(report):
@@ -443,6 +566,13 @@ def report_markdown(report):
         lines += ["", "## Exemptions", "", "| key | region | state | reason |", "|---|---|---|---|"]
         lines += ["| %s | %s | %s | %s |" % (_cell(e["key_id"]), e["region"], _cell(e["key_state"]),
                                              _cell(e["reason"])) for e in report["exemptions"]]
+    if report.get("findings"):
+        lines += ["", "## Security Hub findings", "",
+                  "| finding | control | key | workflow before | workflow after | update | note |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += ["| %s | %s | %s | %s | %s | %s | %s |" % (
+            _cell(f["finding_id"]), _cell(f["control_id"]), _cell(f["key_arn"]), _cell(f["workflow_before"]),
+            _cell(f["workflow_after"]), f["update"], _cell(f["error"] or f["note_after"])) for f in report["findings"]]
     lines += ["", "## All keys", "",
               "| key | aliases | region | before | reason | rotation before | actions | after | rotation after |",
               "|---|---|---|---|---|---|---|---|---|"]

@@ -23,7 +23,8 @@ import tempfile
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import path_error as journal_path_error
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import rate_limit_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import rate_limit_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
 
@@ -32,6 +33,7 @@ PENDING_DELETION_CHOICES = ("cancel", "keep")
 # Old spellings that still work for this release, with a deprecation warning.
 PENDING_DELETION_ALIASES = {"report": "keep"}
 REPORT_FORMATS = ("json", "markdown", "junit")
+SCOPES = ("all", "findings")
 REPORT_FOLDER_NAME = "keyguard-reports"
 DEPRECATED_VARIABLES = {
     "rotation_batch_size": "phases no longer run in batches: each phase is one module call per target, its "
@@ -71,6 +73,7 @@ def check(args, environ, cwd, host, check_mode, started=None):
         awx_job_id=args.get("awx_job_id"),
     )
     _regions(inputs, args, environ)
+    _securityhub(inputs, args)
     _rotation(inputs, args)
     _exemptions(inputs, args)
     _tuning(inputs, args)
@@ -110,6 +113,22 @@ def _regions(inputs, args, environ):
         inputs.errors.extend("rotation_regions: " + problem for problem in region_errors(regions))
     inputs.settings["regions"] = regions
     inputs.settings["partition"] = partition_of(regions[0]) if regions else None
+
+
+def _securityhub(inputs, args):
+    settings = inputs.settings
+    settings["scope"] = _choice(inputs, args, "rotation_scope", SCOPES, "all")
+    settings["securityhub_update"] = bool(args.get("rotation_securityhub_update"))
+    settings["securityhub_suppress_exempt"] = bool(args.get("rotation_securityhub_suppress_exempt"))
+    region = args.get("rotation_securityhub_region") or None
+    if region is not None:
+        problems = region_errors([region])
+        if not problems and settings.get("partition") and partition_of(region) != settings["partition"]:
+            problems = ["'%s' is in partition %s, the Regions in %s" % (
+                region, partition_of(region), settings["partition"])]
+        inputs.errors.extend("rotation_securityhub_region: " + problem for problem in problems)
+    settings["securityhub_region"] = region
+    settings["securityhub_regions"] = [region] if region else list(settings.get("regions") or [])
 
 
 def _profile_region(args):
@@ -184,7 +203,7 @@ def _exemptions(inputs, args):
 
 def _tuning(inputs, args):
     rate_limits = args.get("rotation_rate_limits")
-    inputs.errors.extend("rotation_" + problem for problem in rate_limit_errors(rate_limits))
+    inputs.errors.extend("rotation_" + problem for problem in rate_limit_errors(rate_limits, DEFAULT_RATE_LIMITS))
     for name in ("rotation_concurrency", "rotation_max_attempts", "rotation_request_timeout",
                  "rotation_stall_timeout"):
         value = args.get(name)

@@ -21,12 +21,18 @@ import re
 import threading
 import time
 
-# KMS default request quotas, requests per second per account and Region.
-KMS_QUOTAS = {
+from operations import credential
+
+# Default request quotas, requests per second per account and Region: KMS's, and Security Hub's
+# (GetFindings 3/s with bursts of 6, BatchUpdateFindings 10/s with bursts of 30).
+QUOTAS = {
     "ListKeys": 500, "ListAliases": 500, "DescribeKey": 2000, "GetKeyRotationStatus": 1000,
     "ListResourceTags": 2000, "EnableKeyRotation": 15, "DisableKeyRotation": 5, "CancelKeyDeletion": 5,
-    "EnableKey": 5,
+    "EnableKey": 5, "GetFindings": 3, "BatchUpdateFindings": 10,
 }
+BURSTS = {"GetFindings": 6, "BatchUpdateFindings": 30}
+FAULTED_SERVICES = ("kms", "securityhub", "organizations", "account")
+THROTTLING_CODES = {"securityhub": "TooManyRequestsException", "organizations": "TooManyRequestsException"}
 
 # After the operation on the left succeeds, KMS may still answer the next calls with the old state.
 STATE_LAG = {
@@ -36,14 +42,15 @@ STATE_LAG = {
 
 
 class TokenBucket:
-    def __init__(self, rate):
+    def __init__(self, rate, capacity=None):
         self.rate = float(rate)
-        self.tokens = float(rate)
+        self.capacity = float(capacity or rate)
+        self.tokens = self.capacity
         self.stamp = time.monotonic()
 
     def take(self):
         now = time.monotonic()
-        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         if self.tokens >= 1:
             self.tokens -= 1
@@ -71,15 +78,14 @@ class FaultInjector:
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") == "/_emulator/faults":
             return self._control(environ, start_response)
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        credential = re.search(r"Credential=([^/]+)/\d+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-        config = self.configs.get(credential.group(1)) if credential else None
-        if not target.startswith("TrentService.") or config is None:
+        service, operation = environ.get("keyguard.operation") or (None, None)
+        account, region, _service = credential(environ)
+        config = self.configs.get(account) if account else None
+        # Faults for the JSON services the collection calls; STS and IAM answer in XML.
+        if operation is None or config is None or service not in FAULTED_SERVICES:
             return self.app(environ, start_response)
-        operation = target.split(".", 1)[1]
-        account, region = credential.groups()
         key_id = _key_of(environ.get("keyguard.key_id"))
-        fault = self._fault(config, account, region, operation, key_id)
+        fault = self._fault(config, account, region, service, operation, key_id)
         if fault == "drop":
             self._drop(environ)
             start_response("500 Internal Server Error", [("Content-Length", "1000")])
@@ -92,7 +98,7 @@ class FaultInjector:
         counts = self.injected.setdefault(account, {})
         counts[kind] = counts.get(kind, 0) + 1
 
-    def _fault(self, config, account, region, operation, key_id):
+    def _fault(self, config, account, region, service, operation, key_id):
         rng = config["random"]
         latency = config.get("latency")
         if latency:
@@ -112,17 +118,20 @@ class FaultInjector:
                     "of an explicit deny" % (operation, key_id or "this account")
             if operation not in config.get("operations", (operation,)):
                 return None
+            throttling = THROTTLING_CODES.get(service, "ThrottlingException")
+            status = 429 if throttling == "TooManyRequestsException" else 400
             quotas = config.get("quotas")
             if quotas:
-                rate = (quotas if isinstance(quotas, dict) else KMS_QUOTAS).get(operation)
+                rate = (quotas if isinstance(quotas, dict) else QUOTAS).get(operation)
                 if rate:
-                    bucket = self.buckets.setdefault((account, region, operation), TokenBucket(rate))
+                    bucket = self.buckets.setdefault((account, region, operation),
+                                                     TokenBucket(rate, BURSTS.get(operation)))
                     if not bucket.take():
                         self._count(account, "quota")
-                        return 400, "ThrottlingException", "Rate exceeded for %s" % operation
+                        return status, throttling, "Rate exceeded for %s" % operation
             if rng.random() < config.get("throttle_fraction", 0):
-                self._count(account, "ThrottlingException")
-                return 400, "ThrottlingException", "Rate exceeded"
+                self._count(account, throttling)
+                return status, throttling, "Rate exceeded"
             if rng.random() < config.get("error_fraction", 0):
                 self._count(account, "KMSInternalException")
                 return 500, "KMSInternalException", "An internal error occurred"
@@ -167,8 +176,8 @@ class FaultInjector:
 
     @staticmethod
     def _error(start_response, status, code, message):
-        body = json.dumps({"__type": code, "message": message}).encode()
-        reason = "Bad Request" if status == 400 else "Internal Server Error"
+        body = json.dumps({"__type": code, "message": message, "Message": message}).encode()
+        reason = {400: "Bad Request", 429: "Too Many Requests"}.get(status, "Internal Server Error")
         start_response("%d %s" % (status, reason), [
             ("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body))),
             ("x-amzn-ErrorType", code)])

@@ -6,8 +6,9 @@ patches moto in-process and serves it on loopback, with two extra endpoints:
 
 * ``GET /_emulator/state``: every key of every account and Region, as JSON, for
   byte-for-byte comparisons before and after a check-mode run.
-* ``GET /_emulator/requests`` / ``DELETE /_emulator/requests``: the KMS operations
-  received so far (operation, account, Region, key), to prove what was called.
+* ``GET /_emulator/requests`` / ``DELETE /_emulator/requests``: the operations
+  received so far (service, operation, account, Region, key), to prove what was called.
+* ``GET /_emulator/findings``: every Security Hub finding (see securityhub_rules.py).
 * ``/_emulator/faults``: throttling, quotas, latency, errors, dropped connections,
   denials and eventual consistency on demand, per account (see faults.py).
 
@@ -34,8 +35,11 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import make_server
 
 from faults import FaultInjector
+from operations import credential, operation_of
+from securityhub_rules import all_findings, apply_securityhub_rules
 
 LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|::1)$")
+REST_JSON_SERVICES = ("securityhub", "account")
 DEFAULT_ROTATION_PERIOD = 365
 MIN_ROTATION_PERIOD = 90
 MAX_ROTATION_PERIOD = 2560
@@ -451,41 +455,67 @@ class RecordingApp:
         path = environ.get("PATH_INFO", "")
         if path == "/_emulator/state":
             return self._json(start_response, snapshot_state())
+        if path == "/_emulator/findings":
+            return self._json(start_response, all_findings())
         if path == "/_emulator/requests":
             with self.lock:
                 if environ["REQUEST_METHOD"] == "DELETE":
                     self.requests.clear()
                 return self._json(start_response, list(self.requests))
         self._select_account(environ)
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if target.startswith("TrentService."):
-            self._record(environ, target.split(".", 1)[1])
+        self._record(environ)
+        if (environ.get("keyguard.operation") or (None,))[0] in REST_JSON_SERVICES:
+            return self._json_errors(environ, start_response)
         return self.app(environ, start_response)
+
+    def _json_errors(self, environ, start_response):
+        """moto answers an IAM denial of a REST-JSON service in XML; AWS answers AccessDeniedException in JSON."""
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured.update(status=status, headers=headers)
+            return lambda data: None
+
+        body = b"".join(self.app(environ, capture))
+        denied = re.search(rb"<Code>AccessDenied</Code><Message>(.*?)</Message>", body)
+        if captured["status"].startswith("403") and denied:
+            body = json.dumps({"__type": "AccessDeniedException", "message": denied.group(1).decode()}).encode()
+            captured["headers"] = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "AccessDeniedException"),
+                                   ("Content-Length", str(len(body)))]
+        start_response(captured["status"], captured["headers"])
+        return [body]
 
     @staticmethod
     def _select_account(environ):
         """A 12-digit access key ID selects that account, so tests can keep accounts apart."""
-        credential = re.search(r"Credential=(\d{12})/", environ.get("HTTP_AUTHORIZATION", ""))
-        if credential and "HTTP_X_MOTO_ACCOUNT_ID" not in environ:
-            environ["HTTP_X_MOTO_ACCOUNT_ID"] = credential.group(1)
+        access_key = credential(environ)[0]
+        if access_key and re.match(r"^\d{12}$", access_key) and "HTTP_X_MOTO_ACCOUNT_ID" not in environ:
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = access_key
 
-    def _record(self, environ, operation):
+    def _record(self, environ):
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         # Give the body back to moto.
         environ["wsgi.input"] = io.BytesIO(body)
-        try:
-            key_id = json.loads(body or b"{}").get("KeyId")
-        except ValueError:
-            key_id = None
+        service, operation = operation_of(environ, body)
+        environ["keyguard.operation"] = (service, operation)
+        if operation is None:
+            return
+        key_id = None
+        if service == "kms":
+            try:
+                key_id = json.loads(body or b"{}").get("KeyId")
+            except ValueError:
+                key_id = None
         environ["keyguard.key_id"] = key_id
-        credential = re.search(r"Credential=([^/]+)/\d+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        access_key, region, _service = credential(environ)
         with self.lock:
             self.requests.append({
                 "time": time.time(),
+                "service": service,
                 "operation": operation,
-                "access_key": credential.group(1) if credential else None,
-                "region": credential.group(2) if credential else None,
+                "access_key": access_key,
+                "region": region,
                 "key_id": key_id,
             })
 
@@ -502,6 +532,7 @@ def make_emulator(host="127.0.0.1", port=0, max_page_size=1000):
         raise SystemExit(f"refusing to listen on {host}: the emulator only serves loopback addresses")
     MAX_PAGE_SIZE[0] = max_page_size
     apply_kms_rules()
+    apply_securityhub_rules()
     app = RecordingApp(FaultInjector(DomainDispatcherApplication(create_backend_app)))
     return make_server(host, port, app, threaded=True)
 

@@ -12,14 +12,23 @@ COLLECTION = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "harness"))
 
 from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position
+from findings import seed_findings  # noqa: E402  pylint: disable=wrong-import-position
 from seed import seed  # noqa: E402  pylint: disable=wrong-import-position
 
 ACCOUNT = "777777777777"
+# One emulator with IAM enforced, whose keys each test leaves for the next: keep them on one worker, in order.
+pytestmark = pytest.mark.xdist_group("iam-enforced")
 KINDS = ["symmetric_off", "symmetric_on_730", "pending_off", "asymmetric_rsa", "disabled_off", "mr_primary"]
-NEVER_NEEDED = {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:DisableKeyRotation"}
+NEVER_NEEDED = {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:DisableKeyRotation",
+                "securityhub:BatchImportFindings", "securityhub:UpdateFindings"}
+SECURITY_HUB_STATEMENTS = ("KeyguardSecurityHubRead", "KeyguardSecurityHubFindings")
 
 
 def policy(name):
+    if name == "remediate-kms-only":
+        document = policy("remediate")
+        document["Statement"] = [s for s in document["Statement"] if s["Sid"] not in SECURITY_HUB_STATEMENTS]
+        return document
     with open(os.path.join(COLLECTION, "policies", "keyguard-kms-%s.json" % name), encoding="utf-8") as handle:
         return json.load(handle)
 
@@ -34,14 +43,14 @@ def enforced():
     emulator = Emulator.start()
     iam = emulator.boto3_client("iam", ACCOUNT)
     credentials = {}
-    for name in ("readonly", "remediate"):
+    for name in ("readonly", "remediate", "remediate-kms-only"):
         user = "keyguard-%s" % name
         iam.create_user(UserName=user)
         iam.put_user_policy(UserName=user, PolicyName=user, PolicyDocument=json.dumps(policy(name)))
         key = iam.create_access_key(UserName=user)["AccessKey"]
         credentials[name] = (key["AccessKeyId"], key["SecretAccessKey"])
     clients = {region: emulator.client(ACCOUNT, region) for region in ("us-east-1", "us-west-2")}
-    seed(clients, "us-east-1", kinds=KINDS)
+    seed_findings(emulator, ACCOUNT, seed(clients, "us-east-1", kinds=KINDS))
     request = urllib.request.Request(emulator.url + "/moto-api/reset-auth", data=b"0", method="POST",
                                      headers={"Content-Type": "text/plain"})
     urllib.request.urlopen(request, timeout=10).close()
@@ -49,18 +58,22 @@ def enforced():
     emulator.stop()
 
 
-def target(fleet, emulator, credentials, name):
+def target(fleet, emulator, credentials, name, **variables):
     access_key, secret_key = credentials[name]
     fleet.emulator = emulator
     fleet.add_target("target", ACCOUNT, rotation_aws_access_key=access_key, rotation_aws_secret_key=secret_key,
-                     rotation_regions=["us-east-1"])
+                     rotation_regions=["us-east-1"], **variables)
 
 
 def test_policies_never_grant_what_the_collection_must_not_do():
     for name in ("readonly", "remediate"):
         granted = actions(policy(name))
         assert not granted & NEVER_NEEDED
-        assert all(action.startswith("kms:") and "*" not in action for action in granted)
+        assert all(action.split(":")[0] in ("kms", "securityhub") and "*" not in action for action in granted)
+        # Security Hub's actions sit in a statement of their own, to drop when findings are not used.
+        for statement in policy(name)["Statement"]:
+            services = set(action.split(":")[0] for action in statement["Action"])
+            assert len(services) == 1 and (services == {"securityhub"}) is (statement["Sid"] in SECURITY_HUB_STATEMENTS)
     assert actions(policy("readonly")) < actions(policy("remediate"))
 
 
@@ -95,3 +108,25 @@ def test_remediate_with_the_remediate_policy(enforced, fleet):
     assert code == 0, output[-3000:]
     summary = fleet.report("target")["summary"]
     assert summary["errors"] == 0 and summary["keys_changed"] == 4
+
+
+def test_security_hub_updates_with_the_remediate_policy(enforced, fleet):
+    emulator, credentials = enforced
+    target(fleet, emulator, credentials, "remediate", rotation_securityhub_update=True, rotation_scope="findings")
+    code, output = fleet.run("remediate")
+    assert code == 0, output[-3000:]
+    updates = [entry["update"] for entry in fleet.report("target")["findings"]]
+    assert updates and set(updates) <= {"updated", "unchanged"}
+
+
+def test_without_security_hub_actions_and_the_option_off_nothing_changes(enforced, fleet):
+    emulator, credentials = enforced
+    target(fleet, emulator, credentials, "remediate-kms-only")
+    since = len(emulator.recorded_requests(ACCOUNT))
+    code, output = fleet.run("remediate")
+    assert code == 0, output[-3000:]
+    assert [r for r in emulator.recorded_requests(ACCOUNT)[since:] if r["service"] == "securityhub"] == []
+    target(fleet, emulator, credentials, "remediate-kms-only", rotation_securityhub_update=True)
+    code, output = fleet.run("remediate")
+    assert code != 0 and "Security Hub findings could not be read" in output
+    assert "grant securityhub:GetFindings" in output

@@ -9,7 +9,7 @@ __metaclass__ = type
 from ansible_collections.keyguard.kms.plugins.module_utils import _discovery as discovery
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsError
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
 
 ACCOUNT = "111122223333"
 
@@ -32,7 +32,7 @@ class FakeService:
     def _deny(self, operation):
         self.calls.append(operation)
         if operation in self.denied:
-            raise KmsError(operation, "AccessDeniedException", "not authorized to perform kms:%s" % operation)
+            raise AwsError(operation, "AccessDeniedException", "not authorized to perform kms:%s" % operation)
 
     def list_keys(self):
         self.calls.append("ListKeys")
@@ -46,9 +46,9 @@ class FakeService:
         kid = kid.rsplit("/", 1)[-1]
         self.calls.append("DescribeKey")
         if kid in self.unreadable:
-            raise KmsError("DescribeKey", "AccessDeniedException", "denied")
+            raise AwsError("DescribeKey", "AccessDeniedException", "denied")
         if kid not in self.keys:
-            raise KmsError("DescribeKey", "NotFoundException", "no such key")
+            raise AwsError("DescribeKey", "NotFoundException", "no such key")
         return self.keys[kid]
 
     def get_rotation_status(self, kid):

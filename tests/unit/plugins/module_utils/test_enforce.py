@@ -13,12 +13,12 @@ import botocore.exceptions
 import pytest
 
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import RateLimiter
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import RotationEnforcer
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import enforce_in_regions
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsError
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import RateLimiter
 
 REGION = "us-east-1"
 
@@ -39,7 +39,7 @@ class FakeService:
         for kid, key in self.keys.items():
             if reference in (kid, key["metadata"]["Arn"]) or reference in key.get("aliases", ()):
                 return key
-        raise KmsError("DescribeKey", "NotFoundException", "not found")
+        raise AwsError("DescribeKey", "NotFoundException", "not found")
 
     def describe_key(self, reference):
         self.calls.append(("DescribeKey", reference))
@@ -57,9 +57,9 @@ class FakeService:
         self.calls.append((operation, kid))
         key = self._key(kid)
         if key.get("fail_on") == operation:
-            raise KmsError(operation, "AccessDeniedException", "denied")
+            raise AwsError(operation, "AccessDeniedException", "denied")
         if key["metadata"]["KeyState"] not in allowed_states:
-            raise KmsError(operation, "KMSInvalidStateException", "wrong state")
+            raise AwsError(operation, "KMSInvalidStateException", "wrong state")
         return key
 
     def enable_rotation(self, kid, period=None):
@@ -170,7 +170,7 @@ def test_state_lag_after_a_rescue_is_retried_briefly():
 
 def test_a_key_really_in_the_wrong_state_still_fails_with_kms_error():
     client = ScriptedClient([client_error("DisabledException", "EnableKeyRotation")] * 10)
-    with pytest.raises(KmsError) as caught:
+    with pytest.raises(AwsError) as caught:
         KmsService(client, REGION, sleep=lambda seconds: None).enable_rotation(key_id(1), 90)
     assert caught.value.code == "DisabledException"
     assert client.calls == 6
@@ -178,7 +178,7 @@ def test_a_key_really_in_the_wrong_state_still_fails_with_kms_error():
 
 def test_other_errors_are_not_retried_by_the_state_loop_and_are_explained():
     client = ScriptedClient([client_error("AccessDeniedException")])
-    with pytest.raises(KmsError) as caught:
+    with pytest.raises(AwsError) as caught:
         KmsService(client, REGION, sleep=lambda seconds: None).enable_key(key_id(1))
     assert client.calls == 1
     assert "grant kms:EnableKey" in caught.value.message
@@ -194,7 +194,7 @@ def test_rate_limiter_never_sends_more_than_the_quota_in_any_second(monkeypatch)
 
     monkeypatch.setattr("time.monotonic", lambda: clock["now"])
     monkeypatch.setattr("time.sleep", sleep)
-    limiter = RateLimiter({"EnableKey": 4, "CancelKeyDeletion": 0.5})
+    limiter = RateLimiter({"DescribeKey": 2000}, {"EnableKey": 4, "CancelKeyDeletion": 0.5})
     sent = []
     for _call in range(10):
         limiter.acquire("EnableKey")
@@ -278,7 +278,7 @@ def test_a_record_lives_for_one_run_and_a_limited_time(tmp_path):
     service = FakeService(keys)
 
     def throttled(_kid):
-        raise KmsError("EnableKey", "ThrottlingException", "slow down")
+        raise AwsError("EnableKey", "ThrottlingException", "slow down")
 
     service.enable_key = throttled
     results = RotationEnforcer(service, RESCUE, False, 1, journal).run([key_id(2)])
@@ -347,7 +347,7 @@ def test_throttling_and_dropped_connections_are_retried_up_to_max_attempts():
     assert client.calls == 4
 
     client = ScriptedClient([client_error("ThrottlingException")] * 5)
-    with pytest.raises(KmsError) as caught:
+    with pytest.raises(AwsError) as caught:
         KmsService(client, REGION, sleep=lambda seconds: None, max_attempts=3).enable_key(key_id(1))
     assert client.calls == 3 and caught.value.code == "ThrottlingException"
     assert "raise max_attempts" in caught.value.message
@@ -356,7 +356,7 @@ def test_throttling_and_dropped_connections_are_retried_up_to_max_attempts():
 def test_a_refused_connection_is_not_retried_and_says_what_to_check():
     refused = botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
     client = ScriptedClient([refused] * 3)
-    with pytest.raises(KmsError) as caught:
+    with pytest.raises(AwsError) as caught:
         KmsService(client, REGION, sleep=lambda seconds: None).enable_key(key_id(1))
     assert client.calls == 1 and "check endpoint_url" in caught.value.message
 
@@ -411,19 +411,19 @@ def test_a_hung_endpoint_is_given_up_after_stall_timeout_naming_it():
     client = HungClient(clock, 15)
     service = KmsService(client, REGION, max_attempts=50, stall_timeout=60, sleep=lambda seconds: None,
                          clock=lambda: clock[0])
-    with pytest.raises(KmsError) as caught:
+    with pytest.raises(AwsError) as caught:
         service.describe_key(key_id(1))
     assert caught.value.code == "ENDPOINT_UNRESPONSIVE"
     assert "https://kms.us-east-1.amazonaws.com in us-east-1 has not answered any request for 60 s" in caught.value.message
     assert client.calls == 4
-    with pytest.raises(KmsError):
+    with pytest.raises(AwsError):
         service.describe_key(key_id(2))
     assert client.calls == 4, "a stalled Region sends nothing more"
 
 
 @pytest.mark.parametrize("rate", [0, -1, 1e-300, True, "5"])
 def test_rate_limits_must_be_sane(rate):
-    from ansible_collections.keyguard.kms.plugins.module_utils._kms import rate_limit_errors
+    from ansible_collections.keyguard.kms.plugins.module_utils._aws import rate_limit_errors
 
     assert "DescribeKey must be a number of requests per second of at least 0.1" in rate_limit_errors(
-        {"DescribeKey": rate})[0]
+        {"DescribeKey": rate}, {"DescribeKey": 2000})[0]

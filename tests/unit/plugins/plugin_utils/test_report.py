@@ -191,3 +191,47 @@ def test_markdown_and_junit_render_every_key():
     assert suites.get("errors") == "2" and suites.get("skipped") == "1"
     assert suites.get("failures") == str(sum(1 for k in keys if k["compliance"] == "NON_COMPLIANT"))
     assert json.loads(report.report_json(built))["summary"]["total"] == len(keys)
+
+
+def finding_record(arn, finding_id, control="KMS.4"):
+    return {"finding_id": finding_id, "product_arn": "p", "control_id": control, "key_arn": arn,
+            "region": "us-east-1", "workflow_status": "NEW", "note": None}
+
+
+def test_scope_findings_acts_only_on_flagged_keys_and_on_none_when_unread():
+    keys = fleet()
+    found = [finding_record(keys[0]["key_arn"], "f1"), finding_record(keys[3]["key_arn"], "f2", "KMS.3")]
+    plan = report.plan_phases(keys, settings(scope="findings"), findings=found)
+    assert ids(plan["rescue"]) == ["pending"] and ids(plan["enforce"]) == ["off"]
+    assert "long" in ids(plan["out_of_scope"])
+    nothing = report.plan_phases(keys, settings(scope="findings"), findings=None)
+    assert nothing["rescue"] == [] and nothing["enforce"] == []
+    everything = report.plan_phases(keys, settings(), findings=None)
+    assert ids(everything["enforce"]) == ["off", "long"]
+
+
+def test_finding_updates_follow_each_key_outcome():
+    keys = fleet()
+    plan = report.plan_phases(keys, settings(exempt_keys=["alias/old"]))
+    enforced = [dict(key("off"), input="x", actions=["EnableKeyRotation"], rotation_enabled=True,
+                     rotation_period_days=365)]
+    verified = [dict(key("off"), compliance="COMPLIANT", reason=None, rotation_enabled=True, rotation_period_days=365)]
+    arn = dict((k["key_id"], k["key_arn"]) for k in keys)
+    found = [finding_record(arn[name], "f-" + name) for name in ("off", "ok", "disabled", "doomed", "long", "broken")]
+    found.append(finding_record("arn:aws:kms:us-east-1:999999999999:key/elsewhere", "f-other"))
+    run_settings = settings(exempt_keys=["alias/old"], securityhub_suppress_exempt=True, awx_job_id=77)
+    built = report.run_report(run_settings, {"kms_keys": keys}, plan, {}, {"results": enforced},
+                              {"kms_keys": verified}, "2026-11-30T00:00:00Z",
+                              findings={"findings": found})
+    updates = dict((u["finding_id"], (u["workflow_status"], u["note"])) for u in report.finding_updates(
+        built, found, run_settings, "2026-11-30T00:00:00Z"))
+    assert updates["f-off"][0] == "RESOLVED" and "EnableKeyRotation on 2026-11-30T00:00:00Z by AWX job 77" in updates[
+        "f-off"][1] and "verified: rotation every 365 days" in updates["f-off"][1]
+    assert updates["f-ok"][0] == "RESOLVED" and "found the key compliant" in updates["f-ok"][1]
+    assert updates["f-disabled"][0] == "NOTIFIED"
+    assert updates["f-doomed"] == ("SUPPRESSED", "keyguard.kms: exempt, listed in rotation_exempt_keys.")
+    assert updates["f-long"][0] is None and "left this key as it is" in updates["f-long"][1]
+    assert updates["f-broken"][0] is None and "could not fix this key" in updates["f-broken"][1]
+    assert "f-other" not in updates, "findings of keys this run did not read are left alone"
+    assert built["keys"][[k["key_id"] for k in built["keys"]].index("off")]["findings"] == ["f-off"]
+    jsonschema.validate(built, json.load(open(SCHEMA_PATH)))

@@ -1,0 +1,282 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: kms_findings_info
+short_description: List the active AWS Security Hub findings of controls KMS.3 and KMS.4
+version_added: 0.1.0
+description:
+  - Reads, with C(GetFindings), the active findings of Security Hub controls KMS.3 (key scheduled for deletion)
+    and KMS.4 (key rotation) on AWS KMS keys, in one or more Regions.
+  - Finds consolidated control findings (C(GeneratorId) C(security-control/KMS.4)) and per-standard findings
+    (for example the CIS AWS Foundations Benchmark's rotation check), and says for each which control it is,
+    recognising older per-standard findings by their C(GeneratorId).
+  - Pages through 100 findings at a time, paced to C(GetFindings)' documented 3 requests per second; throttling
+    is retried with jittered backoff.
+  - Works from a member account (its own findings) and from the administrator account or the aggregation Region
+    (findings of member accounts and linked Regions; narrow them with O(account_ids)).
+  - Optionally adds each key's own KMS.4 verdict, read from KMS, so a finding Security Hub has not re-evaluated
+    yet can be told from a key that is still wrong.
+author:
+  - keyguard.kms contributors (@keyguard)
+options:
+  regions:
+    description:
+      - Regions whose Security Hub is read. With cross-Region aggregation, the aggregation Region alone.
+      - Defaults to the Region of the connection.
+    type: list
+    elements: str
+  controls:
+    description: The controls whose findings are returned.
+    type: list
+    elements: str
+    choices: [KMS.3, KMS.4]
+    default: [KMS.3, KMS.4]
+  compliance_status:
+    description: Only findings with one of these compliance statuses.
+    type: list
+    elements: str
+    choices: [FAILED, PASSED, WARNING, NOT_AVAILABLE]
+    default: [FAILED]
+  workflow_status:
+    description:
+      - Only findings with one of these workflow statuses; an empty list returns every workflow status.
+    type: list
+    elements: str
+    choices: [NEW, NOTIFIED, RESOLVED, SUPPRESSED]
+    default: [NEW, NOTIFIED]
+  account_ids:
+    description:
+      - Only findings of these accounts, for example from the administrator account. Every account the
+        credentials can see when not given.
+    type: list
+    elements: str
+  key_verdicts:
+    description:
+      - Add RV(findings[].key_verdict), the key's own KMS.4 verdict read from KMS with the same credentials.
+      - Keys of other accounts can usually not be read that way; their verdict is C(ERROR) with the reason.
+    type: bool
+    default: false
+  concurrency:
+    description: Keys read at once in each Region for O(key_verdicts).
+    type: int
+    default: 16
+notes:
+  - Needs C(securityhub:GetFindings), and for O(key_verdicts) C(kms:DescribeKey) and C(kms:GetKeyRotationStatus).
+  - Findings of keys that no longer exist are archived (C(RecordState=ARCHIVED)) by Security Hub and are not returned.
+seealso:
+  - module: keyguard.kms.kms_findings
+  - module: keyguard.kms.kms_rotation_info
+  - name: Security Hub controls for AWS KMS
+    description: KMS.3 and KMS.4 in the AWS Security Hub user guide.
+    link: https://docs.aws.amazon.com/securityhub/latest/userguide/kms-controls.html
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+extends_documentation_fragment:
+  - keyguard.kms.kms_tuning
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Active KMS.4 findings of this account in two Regions
+  keyguard.kms.kms_findings_info:
+    regions: [eu-west-1, us-east-1]
+    controls: [KMS.4]
+  register: kms4
+
+- name: From the administrator account, in the aggregation Region, with each key's own verdict
+  keyguard.kms.kms_findings_info:
+    regions: [eu-west-1]
+    account_ids: ["111122223333", "444455556666"]
+    key_verdicts: true
+  register: findings
+
+- name: Findings whose key is compliant already (Security Hub has not re-evaluated yet)
+  ansible.builtin.debug:
+    msg: "{{ findings.findings | selectattr('key_verdict.compliance', 'eq', 'COMPLIANT') | map(attribute='finding_id') }}"
+"""
+
+RETURN = r"""
+findings:
+  description: One entry per finding, ordered by Region, control and key.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    finding_id: {description: The finding's ID (ASFF C(Id))., type: str, returned: always}
+    product_arn: {description: The finding's product ARN; with C(finding_id) it identifies the finding., type: str, returned: always}
+    control_id: {description: C(KMS.3) or C(KMS.4)., type: str, returned: always}
+    origin:
+      description: "C(consolidated), or the standard of a per-standard finding, for example C(cis-aws-foundations-benchmark)."
+      type: str
+      returned: always
+    generator_id: {description: The finding's C(GeneratorId)., type: str, returned: always}
+    key_arn: {description: The ARN of the KMS key the finding is about., type: str, returned: always}
+    account_id: {description: The account of the finding., type: str, returned: always}
+    region: {description: The Region of the finding., type: str, returned: always}
+    compliance_status: {description: "C(FAILED), C(PASSED), ...", type: str, returned: always}
+    workflow_status: {description: "C(NEW), C(NOTIFIED), C(RESOLVED) or C(SUPPRESSED).", type: str, returned: always}
+    record_state: {description: C(ACTIVE)., type: str, returned: always}
+    updated_at: {description: When Security Hub last updated the finding., type: str, returned: always}
+    note: {description: The finding's note text; null without a note., type: str, returned: always}
+    key_verdict:
+      description:
+        - The key's own verdict, as M(keyguard.kms.kms_rotation_info) gives it.
+        - C(compliance), C(reason), C(message), C(key_state), C(rotation_enabled) and C(rotation_period_days).
+      type: dict
+      returned: when O(key_verdicts=true)
+  sample:
+    - finding_id: arn:aws:securityhub:eu-west-1:111122223333:security-control/KMS.4/finding/0d6ee5f1-0000-4000-8000-000000000000
+      product_arn: arn:aws:securityhub:eu-west-1::product/aws/securityhub
+      control_id: KMS.4
+      origin: consolidated
+      key_arn: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+      account_id: "111122223333"
+      region: eu-west-1
+      compliance_status: FAILED
+      workflow_status: NEW
+      record_state: ACTIVE
+      note: null
+summary:
+  description: Counts of findings, per control, per workflow status and per Region.
+  returned: always
+  type: dict
+  sample: {total: 2, by_control: {KMS.4: 2}, by_workflow_status: {NEW: 2}, by_region: {eu-west-1: 2}}
+regions:
+  description: The Regions read.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.keyguard.kms.plugins.module_utils import _findings as findings
+from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_argument_spec
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._discovery import RegionScanner
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS as KMS_RATE_LIMITS
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
+from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
+from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._securityhub import DEFAULT_RATE_LIMITS
+from ansible_collections.keyguard.kms.plugins.module_utils._securityhub import SecurityHubService
+
+VERDICT_FIELDS = ("compliance", "reason", "message", "key_state", "rotation_enabled", "rotation_period_days")
+
+
+def summarize(records):
+    summary = {"total": len(records), "by_control": {}, "by_workflow_status": {}, "by_region": {}}
+    for record in records:
+        for field, key in (("by_control", "control_id"), ("by_workflow_status", "workflow_status"),
+                           ("by_region", "region")):
+            summary[field][record[key]] = summary[field].get(record[key], 0) + 1
+    return summary
+
+
+def main():
+    argument_spec = dict(
+        regions=dict(type="list", elements="str"),
+        controls=dict(type="list", elements="str", choices=list(findings.CONTROLS), default=list(findings.CONTROLS)),
+        compliance_status=dict(type="list", elements="str", choices=["FAILED", "PASSED", "WARNING", "NOT_AVAILABLE"],
+                               default=["FAILED"]),
+        workflow_status=dict(type="list", elements="str", choices=list(findings.WORKFLOW_STATUSES),
+                             default=["NEW", "NOTIFIED"]),
+        account_ids=dict(type="list", elements="str"),
+        key_verdicts=dict(type="bool", default=False),
+    )
+    argument_spec.update(tuning_argument_spec(concurrency=16))
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    stop_when_run_ends()
+    params = module.params
+    regions = params["regions"] or ([module.region] if module.region else [])
+    known = dict(DEFAULT_RATE_LIMITS, **KMS_RATE_LIMITS)
+    errors = region_errors(regions) if regions else ["no Region: set regions, region, or AWS_REGION"]
+    errors.extend(tuning_errors(params, known))
+    if not params["controls"]:
+        errors.append("controls is empty: give KMS.3, KMS.4 or both")
+    errors.extend("account_ids: '%s' is not a 12-digit account ID" % account
+                  for account in params["account_ids"] or [] if not (account.isdigit() and len(account) == 12))
+    if errors:
+        module.fail_json(msg="Invalid arguments: " + "; ".join(errors))
+    config = client_config(params["request_timeout"])
+    queries = findings.finding_filters(params["controls"], params["compliance_status"], params["workflow_status"],
+                                       params["account_ids"])
+
+    def read(region):
+        service = SecurityHubService(module.client("securityhub", config=config, region=region), region,
+                                     params["rate_limits"], max_attempts=params["max_attempts"],
+                                     stall_timeout=params["stall_timeout"])
+        try:
+            found = {}
+            for query in queries:
+                for finding in service.get_findings(query):
+                    found[(finding["Id"], finding["ProductArn"])] = finding
+            return [findings.finding_record(finding) for finding in found.values()
+                    if findings.control_of(finding) in params["controls"]], None
+        except AwsError as error:
+            return [], "%s: %s" % (region, error.message)
+
+    outcomes = map_concurrently(read, regions, len(regions))
+    records = [record for region_records, _error in outcomes for record in region_records]
+    records.sort(key=lambda record: (record["region"] or "", record["control_id"] or "", record["key_arn"] or ""))
+    if params["key_verdicts"]:
+        add_key_verdicts(module, records, config)
+    output = {"changed": False, "findings": records, "summary": summarize(records), "regions": regions}
+    failed = [error for _records, error in outcomes if error]
+    if failed:
+        module.fail_json(msg="Could not read the findings of %d of %d Regions: %s" % (
+            len(failed), len(regions), "; ".join(failed)), **output)
+    module.exit_json(**output)
+
+
+def add_key_verdicts(module, records, config):
+    """Each finding's key read from KMS in its own Region, with its KMS.4 verdict."""
+    params = module.params
+    by_region = {}
+    for record in records:
+        if record["key_arn"]:
+            by_region.setdefault(rotation.arn_region(record["key_arn"]) or record["region"], set()).add(
+                record["key_arn"])
+
+    def read(region):
+        service = KmsService(module.client("kms", config=config, region=region), region, params["rate_limits"],
+                             max_attempts=params["max_attempts"], stall_timeout=params["stall_timeout"])
+        options = {"key_ids": sorted(by_region[region]), "include_aws_managed": True, "tag_filters": {},
+                   "desired": rotation.kms4_rotation(), "concurrency": params["concurrency"]}
+        try:
+            return dict((key["key_arn"], key) for key in RegionScanner(service, options).scan())
+        except AwsError as error:
+            return dict((arn, {"compliance": rotation.ERROR, "reason": error.code, "message": error.message})
+                        for arn in by_region[region])
+
+    keys = {}
+    for found in map_concurrently(read, sorted(by_region), len(by_region)):
+        keys.update(found)
+    for record in records:
+        key = keys.get(record["key_arn"]) or {
+            "compliance": rotation.ERROR, "reason": "NotFoundException",
+            "message": "the key could not be found with these credentials: it was deleted, or belongs to another "
+                       "account whose key policy does not let this one read it"}
+        record["key_verdict"] = dict((field, key.get(field)) for field in VERDICT_FIELDS)
+
+
+if __name__ == "__main__":
+    main()
