@@ -79,7 +79,8 @@ class FaultInjector:
         if environ.get("PATH_INFO") == "/_emulator/faults":
             return self._control(environ, start_response)
         service, operation = environ.get("keyguard.operation") or (None, None)
-        account, region, _service = credential(environ)
+        _access_key, region, _service = credential(environ)
+        account = environ.get("keyguard.account")
         config = self.configs.get(account) if account else None
         # Faults for the JSON services the collection calls; STS and IAM answer in XML.
         if operation is None or config is None or service not in FAULTED_SERVICES:

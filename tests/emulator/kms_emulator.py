@@ -27,6 +27,7 @@ from copy import copy
 from datetime import datetime, timedelta, timezone
 
 from moto.core.exceptions import JsonRESTError
+from moto.iam.models import get_account_id_from
 from moto.kms import models as kms_models
 from moto.kms.models import KmsBackend, Key, kms_backends
 from moto.kms.responses import KmsResponse
@@ -35,6 +36,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import make_server
 
 from faults import FaultInjector
+from account_rules import apply_account_rules
 from operations import credential, operation_of
 from securityhub_rules import all_findings, apply_securityhub_rules
 
@@ -487,10 +489,15 @@ class RecordingApp:
 
     @staticmethod
     def _select_account(environ):
-        """A 12-digit access key ID selects that account, so tests can keep accounts apart."""
+        """A 12-digit access key ID selects that account, so tests can keep accounts apart.
+
+        Other keys (an IAM user's, assumed-role credentials) belong to the account moto knows them by.
+        """
         access_key = credential(environ)[0]
         if access_key and re.match(r"^\d{12}$", access_key) and "HTTP_X_MOTO_ACCOUNT_ID" not in environ:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = access_key
+        environ["keyguard.account"] = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or (
+            get_account_id_from(access_key) if access_key else None)
 
     def _record(self, environ):
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -514,6 +521,7 @@ class RecordingApp:
                 "time": time.time(),
                 "service": service,
                 "operation": operation,
+                "account": environ.get("keyguard.account"),
                 "access_key": access_key,
                 "region": region,
                 "key_id": key_id,
@@ -533,6 +541,7 @@ def make_emulator(host="127.0.0.1", port=0, max_page_size=1000):
     MAX_PAGE_SIZE[0] = max_page_size
     apply_kms_rules()
     apply_securityhub_rules()
+    apply_account_rules()
     app = RecordingApp(FaultInjector(DomainDispatcherApplication(create_backend_app)))
     return make_server(host, port, app, threaded=True)
 

@@ -218,7 +218,7 @@ def test_accounts_are_selected_by_access_key_and_requests_recorded(kms, server):
     key = kms().create_key()["KeyMetadata"]
     assert key["AWSAccountId"] == kms.account
     with urllib.request.urlopen(server + "/_emulator/requests") as response:
-        mine = [r for r in json.load(response) if r["access_key"] == kms.account]
+        mine = [r for r in json.load(response) if r["account"] == kms.account]
     assert [r["operation"] for r in mine] == ["CreateKey"]
     with urllib.request.urlopen(server + "/_emulator/state") as response:
         state = [k for k in json.load(response) if k["account"] == kms.account]

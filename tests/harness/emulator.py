@@ -24,12 +24,12 @@ class Emulator:
         self.url = "http://127.0.0.1:%d" % port
 
     @classmethod
-    def start(cls, timeout=30, max_page_size=1000):
+    def start(cls, timeout=30, max_page_size=1000, python=None):
         port_file = tempfile.NamedTemporaryFile(prefix="kms-emulator-", suffix=".port", delete=False)
         port_file.close()
         os.unlink(port_file.name)
         process = subprocess.Popen(
-            [sys.executable, EMULATOR_SCRIPT, "--port", "0", "--port-file", port_file.name,
+            [python or sys.executable, EMULATOR_SCRIPT, "--port", "0", "--port-file", port_file.name,
              "--max-page-size", str(max_page_size)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -79,7 +79,7 @@ class Emulator:
 
     def recorded_requests(self, account=None):
         requests = self._get("/_emulator/requests")
-        return [r for r in requests if account is None or r["access_key"] == account]
+        return [r for r in requests if account is None or r["account"] == account]
 
     def client(self, account, region="us-east-1"):
         return self.boto3_client("kms", account, region)
