@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(TREE)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test demo sanity lint units integration molecule bench bench-smoke changelog-lint collection clean
+.PHONY: test demo sanity lint units integration molecule compat bench bench-org bench-smoke changelog-lint collection clean
 
 test: sanity changelog-lint lint units integration molecule bench-smoke
 
@@ -43,6 +43,26 @@ units: collection
 integration: collection
 	cd $(COLLECTION) && $(BIN)/python -m pytest -q -n 2 --dist loadgroup tests/integration
 
+# The light lane: the oldest ansible-core and amazon.aws that meta/runtime.yml and galaxy.yml claim
+# (ansible 11.0.0 bundles amazon.aws 9.0.0): units, sanity's module checks, and one role run.
+COMPAT_VENV := .venv-compat
+COMPAT_TREE := $(abspath build/compat-collections)
+COMPAT_COLLECTION := $(COMPAT_TREE)/ansible_collections/keyguard/kms
+
+$(COMPAT_VENV)/.installed: tests/requirements-compat.txt
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/pip install --quiet --upgrade pip
+	$(COMPAT_VENV)/bin/pip install --quiet -r tests/requirements-compat.txt
+	touch $@
+
+compat: $(VENV)/.installed $(COMPAT_VENV)/.installed $(GET_PIP)
+	$(BIN)/python tests/harness/build_tree.py --source . --tree $(COMPAT_TREE) --cache build/cache \
+		--ansible-version 11.0.0
+	cd $(COMPAT_COLLECTION) && PYTHONPATH=$(COMPAT_TREE) $(abspath $(COMPAT_VENV))/bin/python -m pytest -q \
+		-p no:cacheprovider tests/unit
+	cd $(COMPAT_COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COMPAT_TREE) $(abspath $(COMPAT_VENV))/bin/python \
+		tests/harness/compat_run.py --bin $(abspath $(COMPAT_VENV))/bin --emulator-python $(BIN)/python
+
 demo: collection
 	cd $(COLLECTION) && KEYGUARD_DEMO_DIR=$(CURDIR)/demo-output $(BIN)/python tests/harness/demo.py
 
@@ -64,6 +84,13 @@ bench: .venv-awscli/.installed
 	cd $(abspath build/bench-collections)/ansible_collections/keyguard/kms && \
 		ANSIBLE_COLLECTIONS_PATH=$(abspath build/bench-collections) $(BIN)/python benchmarks/run.py \
 		--aws-cli $(CURDIR)/.venv-awscli/bin/aws --output $(CURDIR)/benchmark-results $(BENCH_ARGS)
+
+# An Organization of 200 accounts through ansible-runner, whole and in slices (see benchmarks/org.py).
+bench-org: $(VENV)/.installed
+	$(MAKE) collection TREE=$(abspath build/bench-collections)
+	cd $(abspath build/bench-collections)/ansible_collections/keyguard/kms && \
+		ANSIBLE_COLLECTIONS_PATH=$(abspath build/bench-collections) $(BIN)/python benchmarks/org.py \
+		--output $(CURDIR)/benchmark-results $(BENCH_ORG_ARGS)
 
 bench-smoke: collection .venv-awscli/.installed
 	cd $(COLLECTION) && $(BIN)/python benchmarks/run.py --aws-cli $(CURDIR)/.venv-awscli/bin/aws \

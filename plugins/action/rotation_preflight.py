@@ -39,6 +39,8 @@ VARIABLES = dict(
     rotation_securityhub_update=dict(type="bool"),
     rotation_securityhub_suppress_exempt=dict(type="bool"),
     rotation_securityhub_region=dict(type="raw"),
+    rotation_report_s3_uri=dict(type="raw"),
+    rotation_report_s3_region=dict(type="raw"),
 )
 
 
@@ -51,7 +53,9 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=VARIABLES)
         # Raw values: the checks below must see a string where a list was meant, not a converted one.
         raw = dict((name, value) for name, value in self._task.args.items() if value is not None)
-        raw["mode"] = args["mode"]
+        # Booleans as Ansible reads them ("false" from a survey is false); everything else as given.
+        raw.update((name, args[name]) for name, spec in VARIABLES.items()
+                   if spec["type"] in ("bool", "str") and name in raw)
         host = (task_vars or {}).get("inventory_hostname", "target")
         settings, errors, deprecations = _settings.check(raw, os.environ, os.getcwd(), host, self._task.check_mode)
         result.update(changed=False, settings=settings)

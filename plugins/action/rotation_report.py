@@ -37,7 +37,6 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=dict(
             settings=dict(type="dict", required=True),
-            connection=dict(type="dict", default={}),
             discovery=dict(type="dict", default={}),
             plan=dict(type="dict", default={}),
             rescued=dict(type="dict", default={}),
@@ -49,7 +48,7 @@ class ActionModule(ActionBase):
         settings = args["settings"]
         report = _report.run_report(settings, args["discovery"], args["plan"], args["rescued"], args["enforced"],
                                     args["verified"], finished=datetime.datetime.now(datetime.timezone.utc),
-                                    connection=args["connection"], findings=args["findings"],
+                                    findings=args["findings"],
                                     findings_updated=args["findings_updated"])
         files = []
         for name in settings["report_formats"]:
@@ -58,11 +57,13 @@ class ActionModule(ActionBase):
             write_atomically(path, render(report))
             files.append(path)
         first = files[0] if files else None
+        uploads = _report.report_uploads(settings, files)
         result.update(
             changed=False,
             files=files,
+            uploads=uploads,
             summary=report["summary"],
-            stats=_report.published_stats(report),
+            stats=_report.published_stats(report, files, [upload["uri"] for upload in uploads]),
             failure=_report.failure_message(report, settings["fail_on_noncompliant"], first),
         )
         return result

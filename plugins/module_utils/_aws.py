@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import random
+import re
 import threading
 import time
 from collections import deque
@@ -243,6 +244,65 @@ class AwsService:
                 if not _retryable(error) or attempt == self.max_attempts - 1:
                     raise self._explain(operation, error)
             self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
+
+
+_ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
+
+
+def assume_role_argument_spec():
+    """The options that run a module as a role of another account (doc fragment assume_role)."""
+    return dict(
+        assume_role_arn=dict(type="str"),
+        assume_role_session_name=dict(type="str", default="keyguard-kms"),
+        assume_role_external_id=dict(type="str", no_log=False),
+    )
+
+
+def role_arn_error(role_arn, partition):
+    """Why a role ARN cannot be assumed for Regions of ``partition``, or None."""
+    match = _ROLE_ARN.match(role_arn or "")
+    if not match:
+        return "assume_role_arn must be an IAM role ARN like arn:aws:iam::111122223333:role/keyguard-kms, got %r" % (
+            role_arn,)
+    if partition and match.group(1) != partition:
+        return "assume_role_arn %s is in partition %s but the Regions are in partition %s: write arn:%s:iam::..." % (
+            role_arn, match.group(1), partition, partition)
+    return None
+
+
+class ClientFactory:
+    """boto3 clients of a module, as its connection or, with assume_role_arn, as that role (assumed once)."""
+
+    def __init__(self, module):
+        self.module = module
+        self._credentials = None
+        self._lock = threading.Lock()
+
+    def _assumed(self, region):
+        params = self.module.params
+        with self._lock:
+            if self._credentials is None:
+                request = {"RoleArn": params["assume_role_arn"], "RoleSessionName": params["assume_role_session_name"]}
+                if params.get("assume_role_external_id"):
+                    request["ExternalId"] = params["assume_role_external_id"]
+                sts = self.module.client("sts", region=region, config=client_config())
+                try:
+                    answer = sts.assume_role(**request)["Credentials"]
+                except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+                    code = error.response["Error"]["Code"] if isinstance(error, botocore.exceptions.ClientError) \
+                        else type(error).__name__
+                    raise AwsError("AssumeRole", code, "could not assume %s: %s (the connection's credentials need "
+                                   "sts:AssumeRole on it, and its trust policy must allow them)" % (
+                                       params["assume_role_arn"], error))
+                self._credentials = {"aws_access_key_id": answer["AccessKeyId"],
+                                     "aws_secret_access_key": answer["SecretAccessKey"],
+                                     "aws_session_token": answer["SessionToken"], "profile_name": None}
+            return self._credentials
+
+    def client(self, service, region, config):
+        if not self.module.params.get("assume_role_arn"):
+            return self.module.client(service, config=config, region=region)
+        return self.module.client(service, config=config, region=region, **self._assumed(region))
 
 
 def caller_account_lookup(make_sts_client):

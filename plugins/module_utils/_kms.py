@@ -38,6 +38,10 @@ DEFAULT_RATE_LIMITS = {
 # allows 1000 for all of them, so botocore does not catch a page size that KMS refuses.
 PAGE_SIZES = {"ListKeys": 1000, "ListAliases": 100, "ListResourceTags": 50}
 
+# The first botocore whose KMS model knows RotationPeriodInDays (EnableKeyRotation, GetKeyRotationStatus);
+# older ones drop the period from answers, so a key rotating every 730 days would look compliant.
+BOTOCORE_WITH_ROTATION_PERIODS = "1.34.84"
+
 # Right after CancelKeyDeletion / EnableKey, KMS can still answer with the old state.
 STATE_LAG_ERROR_CODES = ("KMSInvalidStateException", "DisabledException")
 

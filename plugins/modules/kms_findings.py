@@ -67,6 +67,7 @@ attributes:
     description: Shows, per finding, the workflow status and note before and after.
 extends_documentation_fragment:
   - keyguard.kms.kms_tuning
+  - keyguard.kms.assume_role
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -132,6 +133,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.keyguard.kms.plugins.module_utils import _findings as findings
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import assume_role_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_argument_spec
@@ -224,6 +227,7 @@ def main():
         securityhub_region=dict(type="str"),
     )
     argument_spec.update(tuning_argument_spec(concurrency=4))
+    argument_spec.update(assume_role_argument_spec())
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     stop_when_run_ends()
     params = module.params
@@ -237,12 +241,14 @@ def main():
     for index, entry in enumerate(entries):
         by_region.setdefault(entry["region"], []).append(index)
 
+    clients = ClientFactory(module)
+
     def work(region):
         indexes = by_region[region]
-        service = SecurityHubService(module.client("securityhub", config=config, region=region), region,
-                                     params["rate_limits"], max_attempts=params["max_attempts"],
-                                     stall_timeout=params["stall_timeout"])
         try:
+            service = SecurityHubService(clients.client("securityhub", region, config), region,
+                                         params["rate_limits"], max_attempts=params["max_attempts"],
+                                         stall_timeout=params["stall_timeout"])
             return indexes, update_region(service, [entries[index] for index in indexes], module.check_mode,
                                           params["updated_by"])
         except AwsError as error:

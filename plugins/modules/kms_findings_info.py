@@ -85,6 +85,7 @@ attributes:
     description: Nothing changes, so there is no diff.
 extends_documentation_fragment:
   - keyguard.kms.kms_tuning
+  - keyguard.kms.assume_role
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -167,11 +168,14 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.keyguard.kms.plugins.module_utils import _findings as findings
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import assume_role_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._discovery import RegionScanner
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import BOTOCORE_WITH_ROTATION_PERIODS
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS as KMS_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
 from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
@@ -203,6 +207,7 @@ def main():
         key_verdicts=dict(type="bool", default=False),
     )
     argument_spec.update(tuning_argument_spec(concurrency=16))
+    argument_spec.update(assume_role_argument_spec())
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     stop_when_run_ends()
     params = module.params
@@ -216,15 +221,19 @@ def main():
                   for account in params["account_ids"] or [] if not (account.isdigit() and len(account) == 12))
     if errors:
         module.fail_json(msg="Invalid arguments: " + "; ".join(errors))
+    if params["key_verdicts"]:
+        module.require_botocore_at_least(BOTOCORE_WITH_ROTATION_PERIODS, reason="to read KMS rotation periods")
     config = client_config(params["request_timeout"])
     queries = findings.finding_filters(params["controls"], params["compliance_status"], params["workflow_status"],
                                        params["account_ids"])
 
+    clients = ClientFactory(module)
+
     def read(region):
-        service = SecurityHubService(module.client("securityhub", config=config, region=region), region,
-                                     params["rate_limits"], max_attempts=params["max_attempts"],
-                                     stall_timeout=params["stall_timeout"])
         try:
+            service = SecurityHubService(clients.client("securityhub", region, config), region,
+                                         params["rate_limits"], max_attempts=params["max_attempts"],
+                                         stall_timeout=params["stall_timeout"])
             found = {}
             for query in queries:
                 for finding in service.get_findings(query):
@@ -238,7 +247,7 @@ def main():
     records = [record for region_records, _error in outcomes for record in region_records]
     records.sort(key=lambda record: (record["region"] or "", record["control_id"] or "", record["key_arn"] or ""))
     if params["key_verdicts"]:
-        add_key_verdicts(module, records, config)
+        add_key_verdicts(module, clients, records, config)
     output = {"changed": False, "findings": records, "summary": summarize(records), "regions": regions}
     failed = [error for _records, error in outcomes if error]
     if failed:
@@ -247,7 +256,7 @@ def main():
     module.exit_json(**output)
 
 
-def add_key_verdicts(module, records, config):
+def add_key_verdicts(module, clients, records, config):
     """Each finding's key read from KMS in its own Region, with its KMS.4 verdict."""
     params = module.params
     by_region = {}
@@ -257,11 +266,11 @@ def add_key_verdicts(module, records, config):
                 record["key_arn"])
 
     def read(region):
-        service = KmsService(module.client("kms", config=config, region=region), region, params["rate_limits"],
-                             max_attempts=params["max_attempts"], stall_timeout=params["stall_timeout"])
         options = {"key_ids": sorted(by_region[region]), "include_aws_managed": True, "tag_filters": {},
                    "desired": rotation.kms4_rotation(), "concurrency": params["concurrency"]}
         try:
+            service = KmsService(clients.client("kms", region, config), region, params["rate_limits"],
+                                 max_attempts=params["max_attempts"], stall_timeout=params["stall_timeout"])
             return dict((key["key_arn"], key) for key in RegionScanner(service, options).scan())
         except AwsError as error:
             return dict((arn, {"compliance": rotation.ERROR, "reason": error.code, "message": error.message})

@@ -107,7 +107,7 @@ notes:
     only when a key is given by ARN.
   - A key in C(Disabled) state is reported and left alone, because KMS cannot change rotation on a
     disabled key and re-enabling a key someone disabled is the key owner's decision.
-  - O(rotation_period_days) needs botocore 1.34.9 or later.
+  - Needs botocore 1.34.84 or later, the first that knows KMS rotation periods.
   - When a key's plan fails half-way (for example C(CancelKeyDeletion) worked and C(EnableKey) ran out of
     retries), the key is C(ERROR); its RV(actions) lists the calls that succeeded, RV(key_state) is its state
     read again afterwards, and RV(message) says what was done and gives the AWS CLI command that finishes it.
@@ -130,6 +130,7 @@ attributes:
     description: Shows, per key, the key state, rotation status and rotation period before and after.
 extends_documentation_fragment:
   - keyguard.kms.kms_tuning
+  - keyguard.kms.assume_role
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -270,8 +271,12 @@ primary_region:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import assume_role_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import caller_account_lookup
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import role_arn_error
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import RotationEnforcer
@@ -279,6 +284,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._enforce import enfor
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import DEFAULT_MAX_AGE_DAYS
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import path_error as journal_path_error
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import BOTOCORE_WITH_ROTATION_PERIODS
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
 from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
@@ -311,6 +317,10 @@ def argument_errors(params, regions):
         problem = journal_path_error(params["rescue_journal"])
         if problem:
             errors.append("rescue_journal: " + problem)
+    if params["assume_role_arn"] and regions:
+        problem = role_arn_error(params["assume_role_arn"], partition_of(regions[0]))
+        if problem:
+            errors.append(problem)
     if params["rescue_journal_max_age_days"] < 1:
         errors.append("rescue_journal_max_age_days must be 1 or more, got %s" % params["rescue_journal_max_age_days"])
     return errors
@@ -345,6 +355,7 @@ def main():
         rescue_journal_max_age_days=dict(type="int", default=DEFAULT_MAX_AGE_DAYS),
     )
     argument_spec.update(tuning_argument_spec(concurrency=8))
+    argument_spec.update(assume_role_argument_spec())
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
         mutually_exclusive=[["key_id", "key_ids"]],
@@ -359,28 +370,31 @@ def main():
         module.fail_json(msg="Invalid arguments: " + "; ".join(errors))
     desired = rotation.desired_rotation(params["state"], params["rotation_period_days"], params["rotation_period_mode"],
                                         params["pending_deletion"])
-    if desired["rotation_period_days"]:
-        module.require_botocore_at_least("1.34.9", reason="to set rotation_period_days")
+    module.require_botocore_at_least(BOTOCORE_WITH_ROTATION_PERIODS, reason="to read and set KMS rotation periods")
 
     journal = None
     if params["rescue_journal"]:
         journal = RescueJournal(params["rescue_journal"], params["rescue_journal_max_age_days"])
     records = journal.live_records() if journal is not None else {}
-    caller_account = caller_account_lookup(lambda: module.client("sts", region=regions[0]))
     config = client_config(params["request_timeout"])
+    clients = ClientFactory(module)
+    caller_account = caller_account_lookup(lambda: clients.client("sts", regions[0], config))
 
     def enforcer(region):
-        client = module.client("kms", config=config, region=region)
+        client = clients.client("kms", region, config)
         service = KmsService(client, region, params["rate_limits"], max_attempts=params["max_attempts"],
                              stall_timeout=params["stall_timeout"])
         return RotationEnforcer(service, desired, module.check_mode, params["concurrency"], journal, caller_account,
                                 partition_of(region), records)
 
     references = params["key_ids"] if params["key_ids"] is not None else [params["key_id"]]
-    if params["regions"] is None:
-        results = enforcer(regions[0]).run(references)
-    else:
-        results = enforce_in_regions(references, dict((region, enforcer(region)) for region in regions))
+    try:
+        if params["regions"] is None:
+            results = enforcer(regions[0]).run(references)
+        else:
+            results = enforce_in_regions(references, dict((region, enforcer(region)) for region in regions))
+    except AwsError as error:  # the role could not be assumed: nothing can be read or changed
+        module.fail_json(msg=error.message)
     if journal is not None and not module.check_mode:
         journal.compact()
 

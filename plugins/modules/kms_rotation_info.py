@@ -73,6 +73,7 @@ options:
 notes:
   - Needs C(kms:ListKeys), C(kms:ListAliases), C(kms:DescribeKey), C(kms:GetKeyRotationStatus), and
     C(kms:ListResourceTags) when O(tags) or O(tag_filters) is used.
+  - Needs botocore 1.34.84 or later, the first that knows KMS rotation periods.
 seealso:
   - module: keyguard.kms.kms_rotation
 attributes:
@@ -84,6 +85,7 @@ attributes:
     description: Nothing changes, so there is no diff.
 extends_documentation_fragment:
   - keyguard.kms.kms_tuning
+  - keyguard.kms.assume_role
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -183,15 +185,20 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import assume_role_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import role_arn_error
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._discovery import RegionScanner
 from ansible_collections.keyguard.kms.plugins.module_utils._discovery import summarize
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import BOTOCORE_WITH_ROTATION_PERIODS
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
 from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
+from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
 
 
@@ -203,6 +210,10 @@ def argument_errors(params, regions):
     errors.extend(tuning_errors(params, DEFAULT_RATE_LIMITS))
     if params["max_rotation_period_days"] is not None and params["max_rotation_period_days"] < 1:
         errors.append("max_rotation_period_days must be a number of days above 0")
+    if params["assume_role_arn"] and regions:
+        problem = role_arn_error(params["assume_role_arn"], partition_of(regions[0]))
+        if problem:
+            errors.append(problem)
     if params["tag_filters"] is not None:
         problem = selection.tag_filter_error(params["tag_filters"])
         if problem:
@@ -221,6 +232,7 @@ def main():
         max_rotation_period_days=dict(type="int"),
     )
     argument_spec.update(tuning_argument_spec(concurrency=16))
+    argument_spec.update(assume_role_argument_spec())
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     stop_when_run_ends()
     params = module.params
@@ -228,6 +240,7 @@ def main():
     errors = argument_errors(params, regions)
     if errors:
         module.fail_json(msg="Invalid arguments: " + "; ".join(errors))
+    module.require_botocore_at_least(BOTOCORE_WITH_ROTATION_PERIODS, reason="to read KMS rotation periods")
 
     options = {
         "key_ids": params["key_ids"],
@@ -239,16 +252,19 @@ def main():
     }
     config = client_config(params["request_timeout"])
 
+    clients = ClientFactory(module)
+
     def scan(region):
-        client = module.client("kms", config=config, region=region)
-        service = KmsService(client, region, params["rate_limits"], max_attempts=params["max_attempts"],
-                             stall_timeout=params["stall_timeout"])
-        scanner = RegionScanner(service, options)
+        scanner = None
         try:
+            service = KmsService(clients.client("kms", region, config), region, params["rate_limits"],
+                                 max_attempts=params["max_attempts"], stall_timeout=params["stall_timeout"])
+            scanner = RegionScanner(service, options)
             records = scanner.scan()
         except AwsError as error:
             return [], {"region": region, "keys": 0, "error": "%s: %s" % (region, error.message),
-                        "aliases_listed": scanner.aliases_listed, "warnings": scanner.warnings}
+                        "aliases_listed": scanner and scanner.aliases_listed,
+                        "warnings": scanner.warnings if scanner else []}
         return records, {"region": region, "keys": len(records), "error": None,
                          "aliases_listed": scanner.aliases_listed, "warnings": scanner.warnings}
 

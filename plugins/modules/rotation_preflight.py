@@ -107,6 +107,12 @@ options:
   rotation_securityhub_region:
     description: As the role variable.
     type: raw
+  rotation_report_s3_uri:
+    description: As the role variable.
+    type: raw
+  rotation_report_s3_region:
+    description: As the role variable.
+    type: raw
 attributes:
   check_mode:
     support: full

@@ -28,10 +28,6 @@ options:
     description: The RV(keyguard.kms.rotation_preflight#module:settings) of the run.
     type: dict
     required: true
-  connection:
-    description: The registered result of the M(amazon.aws.sts_assume_role) task, if any; when it failed, the report says so.
-    type: dict
-    default: {}
   discovery:
     description: The registered result of M(keyguard.kms.kms_rotation_info).
     type: dict
@@ -97,8 +93,20 @@ summary:
   description: Counts before and after per compliance, keys changed, actions, exemptions and errors.
   returned: always
   type: dict
+uploads:
+  description:
+    - Where each report file goes when the run publishes its reports to S3 (C(src), C(bucket), C(key), C(uri)), under
+      C(<prefix><host>/<started>/), so no run overwrites another's; empty otherwise.
+  returned: always
+  type: list
+  elements: dict
 stats:
-  description: The data to publish with M(ansible.builtin.set_stats) for AWX.
+  description:
+    - The data to publish with M(ansible.builtin.set_stats) for AWX, under a key of this host's own,
+      C(keyguard_kms_rotation__<host>) (non-word characters as C(_)), so that AWX's shallow merge of sliced jobs and
+      workflow nodes keeps every host.
+    - The value is the summary with C(target), C(account_id), C(mode), C(check_mode), C(finished), C(reports) (the
+      files written) and C(report_uris) (where they are published in S3).
   returned: always
   type: dict
 failure:

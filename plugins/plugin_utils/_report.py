@@ -15,6 +15,7 @@ This is a private module: its interface may change without notice.
 from __future__ import annotations
 
 import json
+import re
 from xml.etree import ElementTree
 
 from ansible_collections.keyguard.kms.plugins.module_utils import _findings as findings_rules
@@ -349,15 +350,11 @@ def run_metadata(settings, kms_keys, finished, warnings, interrupted=()):
     }
 
 
-def run_report(settings, discovery, plan, rescued, enforced, verified, finished, connection=None, findings=None,
-               findings_updated=None):
+def run_report(settings, discovery, plan, rescued, enforced, verified, finished, findings=None, findings_updated=None):
     """The report of one role run, from the registered results of its tasks (any of them may not have run)."""
     run_errors, warnings = [], []
     kms_keys = discovery.get("kms_keys")
-    if (connection or {}).get("failed"):
-        run_errors.append("could not assume the role in rotation_assume_role_arn, so nothing was read: %s" % (
-            connection.get("msg") or "see the Connect task"))
-    elif kms_keys is None:
+    if kms_keys is None:
         run_errors.append("discovery failed, so no key was checked: %s" % (
             discovery.get("msg") or "the discovery task did not run"))
     for region in discovery.get("region_results") or []:
@@ -484,9 +481,34 @@ def _rotation_words(verdict):
     return "every %s days" % verdict["rotation_period_days"] if verdict.get("rotation_period_days") else "on"
 
 
-def published_stats(report):
-    """The set_stats data of one target."""
-    return {"keyguard_kms_rotation": {report["run"]["target"]: report["summary"]}}
+STATS_PREFIX = "keyguard_kms_rotation__"
+
+
+def stats_key(target):
+    """The set_stats key of one target: AWX merges the artifacts of sliced jobs and workflow nodes with a
+    shallow update, so each target has a top-level key of its own, a valid variable name."""
+    return STATS_PREFIX + re.sub(r"\W", "_", target)
+
+
+def published_stats(report, files=(), uris=()):
+    """The set_stats data of one target: its summary, with what the run was and where its reports are."""
+    run = report["run"]
+    return {stats_key(run["target"]): dict(
+        report["summary"], target=run["target"], account_id=run.get("account_id"), mode=run.get("mode"),
+        check_mode=run.get("check_mode"), finished=run.get("finished"), reports=list(files), report_uris=list(uris))}
+
+
+def report_uploads(settings, files):
+    """Where each report file goes in S3: <prefix><host>/<started>/<file>, so no run overwrites another's."""
+    if not settings.get("report_s3_bucket"):
+        return []
+    stamp = settings["started"].replace(":", "")
+    uploads = []
+    for path in files:
+        key = "%s%s/%s/%s" % (settings["report_s3_prefix"], settings["target"], stamp, path.rsplit("/", 1)[-1])
+        uploads.append({"src": path, "bucket": settings["report_s3_bucket"], "key": key,
+                        "uri": "s3://%s/%s" % (settings["report_s3_bucket"], key)})
+    return uploads
 
 
 # --- renderings ---------------------------------------------------------------

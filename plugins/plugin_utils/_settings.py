@@ -43,6 +43,7 @@ DEPRECATED_VARIABLES = {
 }
 DEPRECATION_VERSION = "1.0.0"
 _ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
+_S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/.*)?$")
 _EXEMPT_FIELDS = ("key", "reason")
 
 
@@ -250,6 +251,26 @@ def _files(inputs, args, cwd, host):
         if journal_problem:
             inputs.errors.append("rotation_journal_file: " + journal_problem)
     settings["journal_file"] = os.path.abspath(os.path.expanduser(journal)) if journal else None
+    _report_bucket(inputs, args)
+
+
+def _report_bucket(inputs, args):
+    settings = inputs.settings
+    uri = args.get("rotation_report_s3_uri") or None
+    settings.update(report_s3_bucket=None, report_s3_prefix="", report_s3_region=None)
+    if uri is None:
+        return
+    match = _S3_URI.match(uri) if isinstance(uri, str) else None
+    if not match:
+        inputs.error("rotation_report_s3_uri", "must be an S3 URI, for example s3://security-reports/keyguard; "
+                     "got %r" % (uri,))
+        return
+    prefix = (match.group(2) or "/").strip("/")
+    region = args.get("rotation_report_s3_region") or (settings.get("regions") or [None])[0]
+    if region:
+        inputs.errors.extend("rotation_report_s3_region: " + problem for problem in region_errors([region]))
+    settings.update(report_s3_bucket=match.group(1), report_s3_prefix=prefix + "/" if prefix else "",
+                    report_s3_region=region)
 
 
 def folder_error(path):

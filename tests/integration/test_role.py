@@ -48,7 +48,7 @@ def two_accounts(emulator, fleet, new_account):
 
 
 def writes_of(emulator, accounts, since):
-    return [r for r in emulator.recorded_requests()[since:] if r["access_key"] in accounts and r["operation"] in WRITES]
+    return [r for r in emulator.recorded_requests()[since:] if r["account"] in accounts and r["operation"] in WRITES]
 
 
 def state_of(emulator, accounts):
@@ -171,27 +171,58 @@ def test_role_variables_are_validated_before_any_call(emulator, fleet, account, 
     code, output = fleet.run("remediate", extra_vars=extra_vars)
     assert code != 0 and message in output
     assert "Traceback" not in output
-    assert [r for r in emulator.recorded_requests()[since:] if r["access_key"] == account] == []
+    assert [r for r in emulator.recorded_requests()[since:] if r["account"] == account] == []
 
 
-def test_set_stats_reach_awx_through_ansible_runner(emulator, fleet, account, tmp_path):
-    seed({"us-east-1": emulator.client(account)}, "us-east-1", kinds=["symmetric_off", "hmac"])
-    fleet.add_target("target-0", account, rotation_regions=["us-east-1"])
+def runner_job(private, playbook, limit, ident):
+    """One ansible-runner job, as AWX runs a job (or one slice of a sliced job); returns its set_stats artifacts."""
+    completed = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-runner"), "run", str(private), "-p", playbook,
+         "--limit", limit, "--ident", ident], capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    events_dir = private / "artifacts" / ident / "job_events"
+    events = [json.loads(path.read_text()) for path in events_dir.iterdir()]
+    return [event for event in events if event.get("event") == "playbook_on_stats"][0]["event_data"]["artifact_data"]
+
+
+def test_set_stats_of_every_host_survive_awx_merging_sliced_jobs(emulator, fleet, new_account, tmp_path):
+    hosts = {}
+    for index in range(3):
+        account = new_account()
+        seed({"us-east-1": emulator.client(account)}, "us-east-1", kinds=["symmetric_off", "hmac"])
+        hosts["target-%d" % index] = account
+        fleet.add_target("target-%d" % index, account, rotation_regions=["us-east-1"])
     private = tmp_path / "runner"
     (private / "inventory").mkdir(parents=True)
     (private / "inventory" / "hosts.yml").write_text(open(fleet.inventory()).read())
     (private / "project").mkdir()
     (private / "project" / "report.yml").write_text(
         "- name: Report\n  ansible.builtin.import_playbook: keyguard.kms.report\n")
-    completed = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-runner"), "run", str(private), "-p", "report.yml",
-         "--ident", "job"], capture_output=True, text=True, timeout=600, check=False)
-    assert completed.returncode == 0, completed.stdout[-3000:]
-    events_dir = private / "artifacts" / "job" / "job_events"
-    stats = [json.loads(path.read_text()) for path in events_dir.iterdir()]
-    stats = [event for event in stats if event.get("event") == "playbook_on_stats"]
-    summary = stats[0]["event_data"]["artifact_data"]["keyguard_kms_rotation"]["target-0"]
-    assert summary["total"] == 2 and summary["before"]["NON_COMPLIANT"] == 1
+    # Two slices of one sliced job, then AWX's shallow merge of their artifacts.
+    merged = {}
+    for ident, limit in (("slice-1", "target-0:target-1"), ("slice-2", "target-2")):
+        merged.update(runner_job(private, "report.yml", limit, ident))
+    assert sorted(merged) == ["keyguard_kms_rotation__target_%d" % index for index in range(3)]
+    for index, account in enumerate(hosts.values()):
+        summary = merged["keyguard_kms_rotation__target_%d" % index]
+        assert summary["total"] == 2 and summary["before"]["NON_COMPLIANT"] == 1
+        assert (summary["account_id"], summary["mode"], summary["check_mode"]) == (account, "report", True)
+        assert summary["reports"][0].endswith("target-%d.json" % index)
+
+
+def test_reports_are_published_to_s3(emulator, fleet, account):
+    seed({"us-east-1": emulator.client(account)}, "us-east-1", kinds=["symmetric_off"])
+    emulator.boto3_client("s3", account).create_bucket(Bucket="security-reports")
+    fleet.add_target("target", account, rotation_regions=["us-east-1"],
+                     rotation_report_s3_uri="s3://security-reports/keyguard/kms")
+    code, output = fleet.run("report")
+    assert code == 0, output[-3000:]
+    objects = emulator.boto3_client("s3", account).list_objects_v2(Bucket="security-reports")["Contents"]
+    keys = sorted(item["Key"] for item in objects)
+    assert len(keys) == 3 and all(key.startswith("keyguard/kms/target/") for key in keys)
+    assert [key.rsplit("/", 1)[1] for key in keys] == ["target.json", "target.junit.xml", "target.md"]
+    body = emulator.boto3_client("s3", account).get_object(Bucket="security-reports", Key=keys[0])["Body"].read()
+    assert json.loads(body)["run"]["target"] == "target"
 
 
 def test_credentials_never_appear_in_output_or_files(emulator, fleet, account, tmp_path):

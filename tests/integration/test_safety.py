@@ -172,7 +172,7 @@ def test_bad_role_inputs_fail_each_host_before_any_call(emulator, fleet, new_acc
     for host, (_variables, message) in cases.items():
         failure = [line for line in output.splitlines() if line.startswith("fatal: [%s]" % host)]
         assert failure and message in failure[0], (host, failure)
-        assert [r for r in requests if r["access_key"] == accounts[host]] == [], host
+        assert [r for r in requests if r["account"] == accounts[host]] == [], host
     assert not (fleet.report_dir / "empty-report-dir.json").exists()
 
 

@@ -1,0 +1,210 @@
+"""An AWS Organization at scale, run the way AWX runs it: measured, never asserted in a test.
+
+Seeds in the emulator an Organization of ACCOUNTS member accounts x 2 Regions x 10 keys (every kind in
+the usual proportions), twice (one for the whole run, one for the sliced one), builds the inventory with
+the keyguard.kms.aws_accounts plugin (assumed roles into each member), and runs through ansible-runner
+with forks 10: the report and the remediation, once whole and once as three slices at the same time
+(--limit per slice, as AWX job slicing does). Prints wall time, peak memory of the controller (all
+processes of the runs together), keys per second and the cost per account, and checks every key of
+every account ended correct and every host's set_stats survived AWX's shallow merge of the slices.
+
+    python benchmarks/org.py                 # 200 accounts (make bench-org)
+    python benchmarks/org.py --accounts 20   # a quick look
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COLLECTION = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(COLLECTION, "tests", "harness"))
+
+from emulator import SECRET_KEY, Emulator  # noqa: E402  pylint: disable=wrong-import-position
+from organization import ROLE_NAME, build_organization  # noqa: E402  pylint: disable=wrong-import-position
+from seed import create_key  # noqa: E402  pylint: disable=wrong-import-position
+
+REGIONS = ("us-east-1", "us-west-2")
+# Ten keys a Region, in the proportions of the other benchmarks.
+KINDS = ["symmetric_off", "symmetric_off", "symmetric_on_365", "symmetric_on_730", "disabled_off", "pending_off",
+         "asymmetric_rsa", "hmac", "external", "mr_primary"]
+SLICES = 3
+FORKS = 10
+
+
+def seed_organization(emulator, management, accounts):
+    layout = {"Workloads/Prod": [], "Workloads/Dev": [], "Sandbox": []}
+    for number in range(accounts):
+        layout[sorted(layout)[number % 3]].append("acct-%04d" % number)
+    members, _units = build_organization(emulator, management, layout)
+    jobs = [(member["id"], region, kind, index) for member in members.values() for region in REGIONS
+            for index, kind in enumerate(KINDS)]
+
+    def make(job):
+        account, region, kind, index = job
+        clients = {name: emulator.client(account, name) for name in REGIONS}
+        return dict(create_key(clients, region, kind, index), account=account)
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        keys = list(pool.map(make, jobs))
+    return members, keys
+
+
+def private_data_dir(root, emulator, management, members, report_dir):
+    inventory = {
+        "plugin": "keyguard.kms.aws_accounts", "access_key": management, "secret_key": SECRET_KEY,
+        "endpoint_url": emulator.url, "region": "us-east-1", "assume_role_name": ROLE_NAME,
+        "regions": list(REGIONS), "exclude_accounts": [management], "hostname": "account_name",
+        "groups": {"kms_targets": "true"},
+        "compose": {"rotation_aws_access_key": repr(management), "rotation_aws_secret_key": repr(SECRET_KEY),
+                    "rotation_aws_endpoint_url": repr(emulator.url), "rotation_report_dir": repr(report_dir),
+                    "ansible_python_interpreter": repr(sys.executable)},
+    }
+    os.makedirs(os.path.join(root, "inventory"))
+    os.makedirs(os.path.join(root, "project"))
+    os.makedirs(os.path.join(root, "env"))
+    with open(os.path.join(root, "inventory", "org.aws_accounts.yml"), "w", encoding="utf-8") as handle:
+        yaml.safe_dump(inventory, handle)
+    for name in ("report", "remediate"):
+        with open(os.path.join(root, "project", name + ".yml"), "w", encoding="utf-8") as handle:
+            handle.write("- name: %s\n  ansible.builtin.import_playbook: keyguard.kms.%s\n" % (name, name))
+    with open(os.path.join(root, "env", "envvars"), "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"ANSIBLE_INVENTORY_ENABLED": "keyguard.kms.aws_accounts",
+                        "ANSIBLE_COLLECTIONS_PATH": os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")}, handle)
+    return root
+
+
+def runner(root, playbook, ident, limit=None):
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-runner"), "run", root, "-p", playbook,
+               "--ident", ident, "--forks", str(FORKS)]
+    if limit:
+        command += ["--limit", ",".join(limit)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def artifacts(root, ident):
+    events = os.path.join(root, "artifacts", ident, "job_events")
+    for name in os.listdir(events):
+        with open(os.path.join(events, name), encoding="utf-8") as handle:
+            event = json.load(handle)
+        if event.get("event") == "playbook_on_stats":
+            return event["event_data"].get("artifact_data") or {}
+    return {}
+
+
+def descendants_rss_mb(pids):
+    """Memory of the given processes and all their descendants, in MB (Linux /proc)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry, encoding="utf-8") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    total, pending = 0, list(pids)
+    while pending:
+        pid = pending.pop()
+        pending.extend(children.get(pid, []))
+        try:
+            # Proportional set size: pages shared by ansible's forked workers are counted once overall.
+            with open("/proc/%d/smaps_rollup" % pid, encoding="utf-8") as handle:
+                total += sum(int(line.split()[1]) for line in handle if line.startswith("Pss:"))
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1024.0
+
+
+def measured(root, playbook, ident, hosts, sliced):
+    """Run whole or as SLICES concurrent slices; returns wall time, peak memory of the controller (every process
+    of the runs together) and AWX's merge of the stats."""
+    limits = [sorted(hosts)[number::SLICES] for number in range(SLICES)] if sliced else [None]
+    started = time.monotonic()
+    processes = [runner(root, playbook, "%s-%d" % (ident, number), limit) for number, limit in enumerate(limits)]
+    peak = 0.0
+    while any(process.poll() is None for process in processes):
+        peak = max(peak, descendants_rss_mb([process.pid for process in processes]))
+        time.sleep(0.5)
+    codes = [process.wait() for process in processes]
+    wall = time.monotonic() - started
+    merged = {}
+    for number in range(len(limits)):
+        merged.update(artifacts(root, "%s-%d" % (ident, number)))
+    return {"wall_s": wall, "returncodes": codes, "merged_stats": len(merged), "peak_rss_mb": peak}
+
+
+def correct_keys(emulator, keys):
+    """Keys in the state a correct remediation leaves (rotating, or left alone when they must be)."""
+    state = dict(((k["account"], k["region"], k["metadata"]["KeyId"]), k) for k in emulator.state())
+    good = 0
+    for key in keys:
+        found = state[(key["account"], key["region"], key["key_id"])]
+        if key["kind"] in ("asymmetric_rsa", "hmac", "external"):
+            good += found["rotation_enabled"] in (False, None)
+        elif key["kind"] == "disabled_off":
+            good += found["metadata"]["KeyState"] == "Disabled"
+        else:
+            good += found["metadata"]["KeyState"] == "Enabled" and bool(found["rotation_enabled"]) and (
+                found["rotation_period_days"] or 0) <= 365
+    return good
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--output", default=os.path.join(os.getcwd(), "benchmark-results"))
+    args = parser.parse_args()
+    os.makedirs(args.output, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="keyguard-org-")
+    emulator = Emulator.start()
+    rows = []
+    try:
+        orgs = {}
+        for name, management in (("whole", "300000000001"), ("sliced", "300000000002")):
+            started = time.monotonic()
+            members, keys = seed_organization(emulator, management, args.accounts)
+            print("seeded %s: %d accounts, %d keys in %.0f s" % (
+                name, len(members), len(keys), time.monotonic() - started), flush=True)
+            root = private_data_dir(os.path.join(work, name), emulator, management, members,
+                                    os.path.join(work, name + "-reports"))
+            orgs[name] = (root, members, keys)
+        for mode in ("whole", "sliced"):
+            root, members, keys = orgs[mode]
+            for run in ("report", "remediate"):
+                result = measured(root, run + ".yml", run, list(members), mode == "sliced")
+                result.update(run=run, mode=mode, accounts=len(members), keys=len(keys),
+                              keys_per_s=len(keys) / result["wall_s"], s_per_account=result["wall_s"] / len(members))
+                if run == "remediate":
+                    result["correct"] = correct_keys(emulator, keys)
+                rows.append(result)
+                print("%-9s %-6s %4d accounts %5d keys %7.1f s %6.0f MB %6.1f keys/s  stats of %d hosts kept%s" % (
+                    result["run"], mode, len(members), len(keys), result["wall_s"], result["peak_rss_mb"],
+                    result["keys_per_s"], result["merged_stats"],
+                    "  %d/%d keys correct" % (result["correct"], len(keys)) if "correct" in result else ""),
+                    flush=True)
+    finally:
+        emulator.stop()
+    with open(os.path.join(args.output, "org.json"), "w", encoding="utf-8") as handle:
+        json.dump(rows, handle, indent=2)
+    print("\n| run | mode | accounts | keys | wall s | peak MB | keys/s | s per account (forks %d) | stats kept | "
+          "keys correct |" % FORKS)
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print("| %s | %s | %d | %d | %.1f | %.0f | %.1f | %.2f | %d/%d | %s |" % (
+            row["run"], row["mode"], row["accounts"], row["keys"], row["wall_s"], row["peak_rss_mb"],
+            row["keys_per_s"], row["s_per_account"], row["merged_stats"], row["accounts"],
+            "%d/%d" % (row["correct"], row["keys"]) if "correct" in row else "-"))
+    failed = [row for row in rows if any(row["returncodes"]) and row["run"] == "report"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The aws_accounts inventory plugin against an Organization in the emulator, and the role through assumed roles."""
+
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "harness"))
+
+from emulator import SECRET_KEY  # noqa: E402  pylint: disable=wrong-import-position
+from organization import ROLE_NAME, build_organization  # noqa: E402  pylint: disable=wrong-import-position
+from seed import seed  # noqa: E402  pylint: disable=wrong-import-position
+
+LAYOUT = {"": ["sandbox"], "Workloads/Prod": ["payments", "orders"], "Workloads/Dev": ["dev"]}
+TAGS = {"payments": {"team": "payments"}, "orders": {"team": "orders"}}
+
+
+def inventory_file(tmp_path, emulator, management, **options):
+    config = {"plugin": "keyguard.kms.aws_accounts", "access_key": management, "secret_key": SECRET_KEY,
+              "endpoint_url": emulator.url, "region": "us-east-1"}
+    config.update(options)
+    path = tmp_path / "org.aws_accounts.yml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def plain(value):
+    """ansible-inventory marks strings from inventory plugins as unsafe ({"__ansible_unsafe": ...}); unwrap them."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return dict((key, plain(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def ansible_inventory(path, *args):
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_INVENTORY_ENABLED="keyguard.kms.aws_accounts")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_URL", "AWS_ENDPOINT_URL"):
+        env.pop(name, None)
+    return subprocess.run(["ansible-inventory", "-i", path] + list(args), env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+def test_an_organization_as_hosts_groups_and_variables(emulator, new_account, tmp_path):
+    management = new_account()
+    accounts, units = build_organization(emulator, management, LAYOUT, TAGS)
+    emulator.boto3_client("account", management).enable_region(AccountId=accounts["payments"]["id"],
+                                                               RegionName="eu-south-1")
+    path = inventory_file(tmp_path, emulator, management, assume_role_name=ROLE_NAME, regions="enabled",
+                          account_tags=True, exclude_accounts=[accounts["sandbox"]["id"]],
+                          keyed_groups=[{"key": "aws_account_ou_path", "prefix": "ou"},
+                                        {"key": "aws_account_tags.team | default('none')", "prefix": "team"}],
+                          compose={"rotation_period_days": "180"})
+    listed = ansible_inventory(path, "--list")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr[-2000:]
+    inventory = plain(json.loads(listed.stdout))
+    hostvars = inventory["_meta"]["hostvars"]
+    members = dict((name, accounts[name]["id"]) for name in ("payments", "orders", "dev"))
+    # The management account is in the Organization too; the sandbox is excluded.
+    assert set(hostvars) == set(members.values()) | {management}
+    payments = hostvars[members["payments"]]
+    assert payments["aws_account_name"] == "payments" and payments["aws_account_email"] == "payments@example.com"
+    assert payments["aws_account_ou_path"] == "Root/Workloads/Prod"
+    assert payments["aws_account_tags"] == {"team": "payments"}
+    assert payments["rotation_assume_role_arn"] == "arn:aws:iam::%s:role/%s" % (members["payments"], ROLE_NAME)
+    assert "eu-south-1" in payments["rotation_regions"] and "us-east-1" in payments["rotation_regions"]
+    assert "eu-south-1" not in hostvars[members["orders"]]["rotation_regions"]
+    assert payments["rotation_period_days"] == 180 and payments["ansible_connection"] == "local"
+    assert "rotation_assume_role_arn" not in hostvars[management], "the inventory's own account needs no role"
+    assert sorted(inventory["ou_Root_Workloads_Prod"]["hosts"]) == sorted([members["payments"], members["orders"]])
+    assert inventory["team_payments"]["hosts"] == [members["payments"]]
+    graph = ansible_inventory(path, "--graph")
+    assert "@aws_accounts:" in graph.stdout and "@ou_Root_Workloads_Dev:" in graph.stdout
+
+    under = inventory_file(tmp_path, emulator, management, organizational_units=[units["Workloads/Prod"]],
+                           regions=["eu-west-1"], hostname="account_name")
+    names = plain(json.loads(ansible_inventory(under, "--list").stdout))["_meta"]["hostvars"]
+    assert sorted(names) == ["orders", "payments"]
+    assert names["orders"]["rotation_regions"] == ["eu-west-1"] and "rotation_assume_role_arn" not in names["orders"]
+
+
+def test_clear_errors_without_traceback(emulator, new_account, tmp_path):
+    loner = new_account()
+    failed = ansible_inventory(inventory_file(tmp_path, emulator, loner), "--list")
+    assert "is not in an AWS Organization" in failed.stderr and "Traceback" not in failed.stderr
+    management = new_account()
+    build_organization(emulator, management, {"": ["solo"]})
+    bad = ansible_inventory(inventory_file(tmp_path, emulator, management, organizational_units=["ou-zzzz-00000000"]),
+                            "--list")
+    assert "check organizational_units" in bad.stderr and "Traceback" not in bad.stderr
+    typo = ansible_inventory(inventory_file(tmp_path, emulator, management, organizational_units=["Prod"],
+                                            regions="all"), "--list")
+    assert "'Prod' is not an OU ID" in typo.stderr and "regions must be a list of Region names or 'enabled'" in typo.stderr
+
+
+def test_the_role_runs_through_assumed_roles_into_member_accounts(emulator, new_account, tmp_path):
+    management = new_account()
+    accounts, _units = build_organization(emulator, management, {"Workloads": ["payments", "orders"]})
+    for name in ("payments", "orders"):
+        seed({"us-east-1": emulator.client(accounts[name]["id"])}, "us-east-1", kinds=["symmetric_off", "pending_off"])
+    report_dir = tmp_path / "reports"
+    path = inventory_file(tmp_path, emulator, management, assume_role_name=ROLE_NAME, regions=["us-east-1"],
+                          exclude_accounts=[management], hostname="account_name",
+                          compose={"rotation_aws_access_key": repr(management), "rotation_aws_secret_key": repr(SECRET_KEY),
+                                   "rotation_aws_endpoint_url": repr(emulator.url),
+                                   "rotation_report_dir": repr(str(report_dir))})
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_INVENTORY_ENABLED="keyguard.kms.aws_accounts")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_URL", "AWS_ENDPOINT_URL", "AWS_REGION"):
+        env.pop(name, None)
+    since = len(emulator.recorded_requests())
+    completed = subprocess.run(
+        ["ansible-playbook", "-i", path, "keyguard.kms.remediate", "-e",
+         json.dumps({"keyguard_targets": "aws_accounts", "ansible_python_interpreter": sys.executable})],
+        env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    requests = emulator.recorded_requests()[since:]
+    for name in ("payments", "orders"):
+        report = json.loads((report_dir / (name + ".json")).read_text())
+        assert report["run"]["account_id"] == accounts[name]["id"]
+        assert report["summary"]["keys_changed"] == 2 and report["summary"]["errors"] == 0
+        member_calls = [r for r in requests if r["account"] == accounts[name]["id"] and r["service"] == "kms"]
+        assert member_calls and all(not r["access_key"].isdigit() for r in member_calls), \
+            "the member's KMS is reached with assumed-role credentials"
+    assert [r for r in requests if r["account"] == management and r["service"] == "kms"] == []
+    assert any(r["operation"] == "AssumeRole" and r["account"] == management for r in requests)

@@ -1,0 +1,58 @@
+"""What users install: the built collection, its execution environment metadata, the AWX example project."""
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COLLECTION = os.path.dirname(os.path.dirname(HERE))
+BIN = os.path.dirname(sys.executable)
+NOT_SHIPPED = ("tests/harness/", "tests/integration/", "tests/emulator/", "benchmarks/", ".ci/", ".gitignore",
+               ".ansible-lint", "Makefile")
+
+
+def run(*command, cwd=COLLECTION):
+    completed = subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    return completed.stdout
+
+
+def test_the_built_collection_carries_only_what_runs_once_installed(tmp_path):
+    run(os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path))
+    tarball = [path for path in tmp_path.iterdir() if path.name.endswith(".tar.gz")][0]
+    with tarfile.open(tarball) as archive:
+        members = archive.getnames()
+    assert not [name for name in members if name.startswith(NOT_SHIPPED) or name in NOT_SHIPPED]
+    for wanted in ("meta/execution-environment.yml", "requirements.txt", "bindep.txt", "plugins/inventory/aws_accounts.py",
+                   "roles/rotation/tasks/main.yml", "playbooks/report.yml", "policies/keyguard-kms-remediate.json"):
+        assert wanted in members, wanted
+
+
+def test_ansible_builder_finds_the_collections_dependencies(tmp_path):
+    tree = os.environ["ANSIBLE_COLLECTIONS_PATH"]
+    listed = run(os.path.join(BIN, "ansible-builder"), "introspect", "--sanitize", tree)
+    assert "boto3>=1.34.84  # from collection keyguard.kms" in listed, listed
+    assert "botocore>=1.34.84  # from collection keyguard.kms" in listed, listed
+    context = tmp_path / "context"
+    definition = os.path.join(COLLECTION, "examples", "awx", "execution-environment.yml")
+    run(os.path.join(BIN, "ansible-builder"), "create", "-f", definition, "--context", str(context))
+    assert (context / "Containerfile").exists() or (context / "Dockerfile").exists()
+    assert "keyguard.kms" in (context / "_build" / "requirements.yml").read_text()
+
+
+def test_the_awx_example_project():
+    awx = os.path.join(COLLECTION, "examples", "awx")
+    with open(os.path.join(awx, "survey", "remediate.json"), encoding="utf-8") as handle:
+        survey = json.load(handle)
+    for question in survey["spec"]:
+        assert set(("question_name", "variable", "type", "required")) <= set(question)
+        assert question["type"] in ("text", "integer", "multiplechoice")
+        assert question["variable"].startswith("rotation_")
+    with open(os.path.join(awx, "inventory", "org.aws_accounts.yml"), encoding="utf-8") as handle:
+        assert yaml.safe_load(handle)["plugin"] == "keyguard.kms.aws_accounts"
+    for playbook in ("kms_report.yml", "kms_remediate.yml"):
+        run(os.path.join(BIN, "ansible-playbook"), "--syntax-check", os.path.join(awx, "playbooks", playbook), cwd=awx)
