@@ -11,7 +11,7 @@
 3. Scale: remediation and report at larger sizes, with CPU seconds per 1,000 keys.
 
     python benchmarks/run.py                       # the whole thing
-    python benchmarks/run.py --sizes 50 --peer-sizes 3 --repeats 1 --no-latency --smoke   # make test
+    python benchmarks/run.py --sizes 20 --peer-sizes 1 --repeats 1 --no-latency --smoke   # make test
 """
 
 import argparse

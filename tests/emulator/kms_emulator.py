@@ -25,6 +25,7 @@ import threading
 import time
 from copy import copy
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs
 
 from moto.core.exceptions import JsonRESTError
 from moto.iam.models import get_account_id_from
@@ -423,10 +424,10 @@ def _iso(value):
     return value
 
 
-def snapshot_state():
-    """Every key of every account and Region, in a stable order."""
+def snapshot_state(account=None):
+    """Every key of every account (or of one) and Region, in a stable order."""
     state = []
-    for account_id in sorted(kms_backends.keys()):
+    for account_id in sorted(a for a in kms_backends.keys() if account is None or a == account):
         for region in sorted(kms_backends[account_id].keys()):
             backend = kms_backends[account_id][region]
             for key in sorted(backend.keys.values(), key=lambda k: k.id):
@@ -455,15 +456,18 @@ class RecordingApp:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
+        # ?account= answers for one account: a test's own, not the whole session's growing history.
+        account = (parse_qs(environ.get("QUERY_STRING", "")).get("account") or [None])[0]
         if path == "/_emulator/state":
-            return self._json(start_response, snapshot_state())
+            return self._json(start_response, snapshot_state(account))
         if path == "/_emulator/findings":
             return self._json(start_response, all_findings())
         if path == "/_emulator/requests":
             with self.lock:
                 if environ["REQUEST_METHOD"] == "DELETE":
                     self.requests.clear()
-                return self._json(start_response, list(self.requests))
+                return self._json(start_response, [request for request in self.requests
+                                                   if account is None or request["account"] == account])
         self._select_account(environ)
         self._record(environ)
         if (environ.get("keyguard.operation") or (None,))[0] in REST_JSON_SERVICES:

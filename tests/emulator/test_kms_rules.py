@@ -223,6 +223,13 @@ def test_accounts_are_selected_by_access_key_and_requests_recorded(kms, server):
     with urllib.request.urlopen(server + "/_emulator/state") as response:
         state = [k for k in json.load(response) if k["account"] == kms.account]
     assert [k["metadata"]["KeyId"] for k in state] == [key["KeyId"]]
+    # ?account= answers the same for that account alone.
+    with urllib.request.urlopen(server + "/_emulator/requests?account=" + kms.account) as response:
+        assert json.load(response) == mine
+    with urllib.request.urlopen(server + "/_emulator/state?account=" + kms.account) as response:
+        assert json.load(response) == state
+    with urllib.request.urlopen(server + "/_emulator/state?account=999999999999") as response:
+        assert json.load(response) == []
 
 
 def test_refuses_non_loopback_addresses():

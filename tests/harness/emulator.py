@@ -74,12 +74,10 @@ class Emulator:
         return self._get("/_emulator/faults").get(account, {})
 
     def state(self, account=None):
-        keys = self._get("/_emulator/state")
-        return [key for key in keys if account is None or key["account"] == account]
+        return self._get("/_emulator/state" + ("?account=%s" % account if account else ""))
 
     def recorded_requests(self, account=None):
-        requests = self._get("/_emulator/requests")
-        return [r for r in requests if account is None or r["account"] == account]
+        return self._get("/_emulator/requests" + ("?account=%s" % account if account else ""))
 
     def client(self, account, region="us-east-1"):
         return self.boto3_client("kms", account, region)
