@@ -93,8 +93,12 @@ molecule: $(BUILD_TREE)
 	.venv-awscli/bin/pip install --quiet --no-compile awscli
 	touch $@
 
+$(VENV)/.bench-installed: $(VENV)/.installed benchmarks/requirements.txt
+	$(BIN)/pip install --quiet --no-compile -r benchmarks/requirements.txt
+	touch $@
+
 # The benchmark runs from a tree of its own, so that rebuilding the test tree cannot pull it from under it.
-bench: .venv-awscli/.installed
+bench: .venv-awscli/.installed $(VENV)/.bench-installed
 	$(MAKE) collection TREE=$(abspath build/bench-collections)
 	cd $(abspath build/bench-collections)/ansible_collections/keyguard/kms && \
 		ANSIBLE_COLLECTIONS_PATH=$(abspath build/bench-collections) $(BIN)/python benchmarks/run.py \
