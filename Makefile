@@ -15,7 +15,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(TREE)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test test-checks demo sanity lint units integration molecule compat bench bench-org bench-smoke \
+.PHONY: test test-checks demo sanity lint units integration molecule compat bench bench-baseline bench-org bench-smoke \
 	changelog-lint collection clean
 
 # Two lanes side by side on the 2 cores CI has: the integration suite, and everything else one after
@@ -103,6 +103,22 @@ bench: .venv-awscli/.installed $(VENV)/.bench-installed
 	cd $(abspath build/bench-collections)/ansible_collections/keyguard/kms && \
 		ANSIBLE_COLLECTIONS_PATH=$(abspath build/bench-collections) $(BIN)/python benchmarks/run.py \
 		--aws-cli $(CURDIR)/.venv-awscli/bin/aws --output $(CURDIR)/benchmark-results $(BENCH_ARGS)
+
+# The floor section with this role and BASELINE's (a commit; default: before issues 8-11) side by side.
+BASELINE ?= 50d8f8e
+bench-baseline: $(VENV)/.installed
+	rm -rf build/baseline-src
+	git clone --quiet --no-checkout . build/baseline-src && git -C build/baseline-src checkout --quiet $(BASELINE)
+	# Before issue 8, ListAliases asked for pages of 1000, which KMS (and the emulator) refuses: 100.
+	sed -i 's/"list_aliases", "Aliases")$$/"list_aliases", "Aliases", page_size=100)/' \
+		build/baseline-src/plugins/module_utils/_kms.py
+	$(BIN)/python tests/harness/build_tree.py --source build/baseline-src --tree $(abspath build/baseline-collections) \
+		--cache build/cache --ansible-version $(ANSIBLE_WHEEL_VERSION)
+	$(MAKE) collection TREE=$(abspath build/bench-collections)
+	cd $(abspath build/bench-collections)/ansible_collections/keyguard/kms && \
+		ANSIBLE_COLLECTIONS_PATH=$(abspath build/bench-collections) $(BIN)/python benchmarks/run.py \
+		--sizes '' --peer-sizes '' --baseline-tree $(abspath build/baseline-collections) \
+		--output $(CURDIR)/benchmark-results/baseline $(BENCH_ARGS)
 
 # An Organization of 200 accounts through ansible-runner, whole and in slices (see benchmarks/org.py).
 bench-org: $(VENV)/.installed

@@ -12,6 +12,7 @@
 
     python benchmarks/run.py                       # the whole thing
     python benchmarks/run.py --sizes 20 --peer-sizes 1 --repeats 1 --no-latency --smoke   # make test
+    make bench-baseline BASELINE=<commit>          # the floor section, this role beside an older one
 """
 
 import argparse
@@ -153,8 +154,10 @@ class Runner:
             json.dump({"all": {"children": {"kms_targets": {"hosts": {"bench": host}}}}}, handle)
         return path, os.path.join(self.workdir, "reports-" + account, "bench.json")
 
-    def run(self, command, account, aws_cli=None):
+    def run(self, command, account, aws_cli=None, collections_path=None):
         env = dict(os.environ, **self.emulator.connection_env(account, REGIONS[0]))
+        if collections_path:
+            env["ANSIBLE_COLLECTIONS_PATH"] = collections_path
         counts = os.path.join(self.workdir, "counts-%s.json" % account)
         if os.path.exists(counts):
             os.unlink(counts)
@@ -193,25 +196,37 @@ def playbook_command(runner, tool, account, regions=REGIONS):
 
 # --- 1. cost against the floor -------------------------------------------------
 
-def floor_section(emulator, runner, faults, repeats, accounts):
-    """Median wall time, task starts and module processes of each run on the 40-key account."""
-    samples = dict((name, []) for name in FLOOR_RUNS)
+def floor_section(emulator, runner, faults, repeats, accounts, baseline_tree=None):
+    """Median wall time, task starts and module processes of each run on the 40-key account.
+
+    With ``baseline_tree`` (a collections path holding another keyguard.kms, e.g. an older commit's),
+    the role's runs are also made with that one, interleaved, each on an identically seeded account.
+    """
+    trees = [("", None)] + ([(" (baseline)", baseline_tree)] if baseline_tree else [])
+    names = [name + label for name in FLOOR_RUNS for label, tree in trees if tree is None or name not in ("ping", "floor")]
+    samples = dict((name, []) for name in names)
     for _repeat in range(repeats):
-        account = str(next(accounts))
-        seed_jobs(emulator, account, [("us-east-1", kind, index) for kind, count in FLOOR_MIX
-                                      for index in range(count)])
-        if faults:
-            emulator.set_faults(account, **faults)
+        seeded = {}
+        for label, _tree in trees:
+            seeded[label] = str(next(accounts))
+            seed_jobs(emulator, seeded[label], [("us-east-1", kind, index) for kind, count in FLOOR_MIX
+                                                for index in range(count)])
+            if faults:
+                emulator.set_faults(seeded[label], **faults)
         for name in FLOOR_RUNS:
             tool = {"ping": "ping", "floor": "floor", "report": "keyguard-report"}.get(name, "keyguard-remediate")
-            command, _report = playbook_command(runner, tool, account, ["us-east-1"])
-            if name.endswith("--check"):
-                command.append("--check")
-            samples[name].append(runner.run(command, account))
-        emulator.clear_faults(account)
+            for label, tree in trees:
+                if name + label not in samples:
+                    continue
+                command, _report = playbook_command(runner, tool, seeded[label], ["us-east-1"])
+                if name.endswith("--check"):
+                    command.append("--check")
+                samples[name + label].append(runner.run(command, seeded[label], collections_path=tree))
+        for account in seeded.values():
+            emulator.clear_faults(account)
     rows = []
     floor = statistics.median(sample["wall_s"] for sample in samples["floor"])
-    for name in FLOOR_RUNS:
+    for name in names:
         wall = statistics.median(sample["wall_s"] for sample in samples[name])
         last = samples[name][-1]
         rows.append({"run": name, "wall_s": wall, "ratio_to_floor": wall / floor,
@@ -319,6 +334,8 @@ def main():
     parser.add_argument("--no-latency", action="store_true", help="no latency and no quota enforcement")
     parser.add_argument("--output", default=os.path.join(os.getcwd(), "benchmark-results"))
     parser.add_argument("--aws-cli", default=shutil.which("aws") or "aws", help="the aws command for peer (a)")
+    parser.add_argument("--baseline-tree", help="a collections path with another keyguard.kms (make bench-baseline): "
+                        "the floor section runs its role runs with it too, side by side")
     parser.add_argument("--smoke", action="store_true", help="fail unless every run worked and every tool handled "
                         "every key as expected (the peers' known mistakes excepted)")
     args = parser.parse_args()
@@ -331,17 +348,20 @@ def main():
     accounts = iter(range(600000000001, 600000009999))
     try:
         runner = Runner(emulator, workdir)
-        floor_rows = floor_section(emulator, runner, faults, args.repeats, accounts) if args.repeats else []
+        floor_rows = floor_section(emulator, runner, faults, args.repeats, accounts,
+                                   args.baseline_tree) if args.repeats else []
         rows = tool_section(emulator, runner, faults, sizes, peer_sizes, args.aws_cli, accounts)
     finally:
         emulator.stop()
     summary = summarize(rows)
     with open(os.path.join(args.output, "results.json"), "w", encoding="utf-8") as handle:
         json.dump({"faults": faults, "floor": floor_rows, "rows": rows, "summary": summary}, handle, indent=2)
-    plot(rows, os.path.join(args.output, "time_vs_n.png"))
+    if rows:
+        plot(rows, os.path.join(args.output, "time_vs_n.png"))
     if floor_rows:
         print_floor(floor_rows, args.repeats)
-    print_tools(rows, summary)
+    if rows:
+        print_tools(rows, summary)
     if args.smoke:
         wrong = [r for r in rows if r["tool"].startswith("keyguard") and (r["correct"] != r["keys"] or r["returncode"])]
         wrong += [r for r in floor_rows if r["returncode"]]

@@ -12,7 +12,7 @@ type: aggregate
 short_description: Count task starts and module processes for the benchmarks
 description:
   - Writes, at the end of the run, the number of task starts and, per host, of results that came from a module
-    process (those carry C(invocation)) to the JSON file named by E(KEYGUARD_TASK_COUNTS).
+    process (those carry C(invocation); loop items and retries each count) to the JSON file named by E(KEYGUARD_TASK_COUNTS).
 """
 
 import json
@@ -40,7 +40,8 @@ class CallbackModule(CallbackBase):
             host = result._host.get_name()
             self.modules[host] = self.modules.get(host, 0) + 1
 
-    v2_runner_on_ok = _count
+    # Loop items and retries (e.g. async_status polls) are module processes of their own.
+    v2_runner_on_ok = v2_runner_item_on_ok = v2_runner_item_on_failed = v2_runner_retry = _count
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._count(result)
