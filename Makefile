@@ -53,7 +53,7 @@ units: $(BUILD_TREE)
 	cd $(COLLECTION) && PYTHONPATH=$(TREE) $(BIN)/python -m pytest -q tests/unit tests/emulator
 
 integration: $(BUILD_TREE)
-	cd $(COLLECTION) && $(BIN)/python -m pytest -q -n 2 --dist loadgroup tests/integration
+	cd $(COLLECTION) && $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations 12 tests/integration
 
 # The light lane: the oldest ansible-core, amazon.aws and botocore that meta/runtime.yml, galaxy.yml and
 # requirements.txt claim (ansible 11.0.0 bundles amazon.aws 9.0.0): units, the sanity tests that depend

@@ -20,6 +20,8 @@ try:
 except ImportError:
     HAS_BOTOCORE = False  # Handled by AnsibleAWSModule; controller-side callers check syntax only
 
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import botocore_session
+
 _REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 # Used when botocore cannot tell; botocore's own partition data wins.
 _PARTITION_PREFIXES = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"),
@@ -28,7 +30,7 @@ _PARTITION_PREFIXES = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-"
 
 @lru_cache(maxsize=1)
 def _session():
-    return botocore.session.get_session()
+    return botocore_session()
 
 
 def known_kms_regions():
