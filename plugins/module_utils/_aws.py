@@ -34,8 +34,9 @@ try:
     import botocore.config
     import botocore.loaders
     import botocore.session
+    HAS_BOTOCORE = True
 except ImportError:
-    pass  # Handled by AnsibleAWSModule
+    HAS_BOTOCORE = False  # Handled by AnsibleAWSModule; controller-side callers check syntax only
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info

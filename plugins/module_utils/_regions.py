@@ -14,12 +14,7 @@ __metaclass__ = type
 import re
 from functools import lru_cache
 
-try:
-    import botocore.session
-    HAS_BOTOCORE = True
-except ImportError:
-    HAS_BOTOCORE = False  # Handled by AnsibleAWSModule; controller-side callers check syntax only
-
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import HAS_BOTOCORE
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import botocore_session
 
 _REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")

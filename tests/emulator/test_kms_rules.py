@@ -1,7 +1,6 @@
 """Each KMS rule the emulator adds to moto answers as AWS documents it."""
 
 import json
-import threading
 import urllib.request
 
 import boto3
@@ -13,15 +12,6 @@ from kms_emulator import make_emulator
 
 # Client-side validation off, so the server's own validation is what is tested.
 NO_CLIENT_VALIDATION = botocore.config.Config(parameter_validation=False, retries={"max_attempts": 1})
-
-
-@pytest.fixture(scope="module")
-def server():
-    emulator = make_emulator("127.0.0.1", 0)
-    thread = threading.Thread(target=emulator.serve_forever, daemon=True)
-    thread.start()
-    yield "http://127.0.0.1:%d" % emulator.server_port
-    emulator.shutdown()
 
 
 _accounts = iter(range(900000000001, 900000000999))

@@ -3,7 +3,6 @@
 import json
 import os
 import sys
-import threading
 import urllib.request
 
 import boto3
@@ -11,7 +10,6 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from kms_emulator import make_emulator
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
 
@@ -20,15 +18,6 @@ from findings import finding, import_findings  # noqa: E402  pylint: disable=wro
 NO_CLIENT_VALIDATION = botocore.config.Config(parameter_validation=False, retries={"max_attempts": 1})
 REGION = "us-east-1"
 KEY = "arn:aws:kms:us-east-1:%s:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-
-
-@pytest.fixture(scope="module")
-def server():
-    emulator = make_emulator("127.0.0.1", 0)
-    thread = threading.Thread(target=emulator.serve_forever, daemon=True)
-    thread.start()
-    yield "http://127.0.0.1:%d" % emulator.server_port
-    emulator.shutdown()
 
 
 _accounts = iter(range(910000000001, 910000000999))
