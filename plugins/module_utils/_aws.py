@@ -54,7 +54,8 @@ RETRIED_ERROR_CODES = (
 BACKOFF_BASE_SECONDS = 0.2
 BACKOFF_CAP_SECONDS = 5.0
 ENDPOINT_UNRESPONSIVE = "ENDPOINT_UNRESPONSIVE"
-USER_AGENT_EXTRA = "APN/1.0 Ansible/%s keyguard.kms" % ANSIBLE_VERSION
+# A whole User-Agent, as amazon.aws sets one: botocore then sends it as it is instead of building one per request.
+USER_AGENT = "APN/1.0 Ansible/%s keyguard.kms" % ANSIBLE_VERSION
 
 COMMON_HINTS = {
     "AccessDeniedException": "grant {action} to the caller in its IAM policy{resource_policy}",
@@ -315,7 +316,7 @@ class ClientFactory:
         _region, endpoint_url, connection = get_aws_connection_info(self.module)
         connection = dict(connection, **(credentials or {}))
         profile = connection.pop("profile_name", None)
-        merged = botocore.config.Config(user_agent_extra=USER_AGENT_EXTRA, **config)
+        merged = botocore.config.Config(user_agent=USER_AGENT, **config)
         user_config = connection.pop("aws_config", None)  # a Config already, or a dict from older amazon.aws
         if user_config:
             merged = merged.merge(user_config if isinstance(user_config, botocore.config.Config)

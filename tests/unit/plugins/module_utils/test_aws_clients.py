@@ -40,7 +40,7 @@ def test_clients_share_one_session_and_keep_the_connection_settings():
     assert east.meta.config.read_timeout == 7 and west.meta.config.read_timeout == 15
     assert east.meta.config.max_pool_connections == 3  # the user's aws_config is merged last
     assert east.meta.config.retries["total_max_attempts"] == 1
-    assert "keyguard.kms" in east.meta.config.user_agent_extra
+    assert east.meta.config.user_agent.startswith("APN/1.0 Ansible/") and "keyguard.kms" in east.meta.config.user_agent
     assert east._request_signer._credentials.access_key == "AKIDEXAMPLE"
 
 
