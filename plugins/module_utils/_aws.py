@@ -269,15 +269,21 @@ def assume_role_argument_spec():
     )
 
 
+def parse_role_arn(role_arn):
+    """The (partition, account ID) of an IAM role ARN, or None when it is not one."""
+    match = _ROLE_ARN.match(role_arn or "")
+    return match.groups() if match else None
+
+
 def role_arn_error(role_arn, partition):
     """Why a role ARN cannot be assumed for Regions of ``partition``, or None."""
-    match = _ROLE_ARN.match(role_arn or "")
-    if not match:
+    parsed = parse_role_arn(role_arn)
+    if not parsed:
         return "assume_role_arn must be an IAM role ARN like arn:aws:iam::111122223333:role/keyguard-kms, got %r" % (
             role_arn,)
-    if partition and match.group(1) != partition:
+    if partition and parsed[0] != partition:
         return "assume_role_arn %s is in partition %s but the Regions are in partition %s: write arn:%s:iam::..." % (
-            role_arn, match.group(1), partition, partition)
+            role_arn, parsed[0], partition, partition)
     return None
 
 
@@ -306,15 +312,15 @@ class ClientFactory:
 
     def __init__(self, module):
         self.module = module
+        _region, self._endpoint_url, self._connection = get_aws_connection_info(module)
         self._credentials = None
-        self._lock = threading.Lock()
-        # botocore sessions are not safe to make clients from on several threads at once.
-        self._sessions_lock = threading.Lock()
         self._sessions = {}
+        # One lock for the role's credentials and the sessions: botocore sessions are not safe to make
+        # clients from on several threads at once, and the role is assumed with a client of its own.
+        self._lock = threading.RLock()
 
     def _new_client(self, service, region, config, credentials=None):
-        _region, endpoint_url, connection = get_aws_connection_info(self.module)
-        connection = dict(connection, **(credentials or {}))
+        connection = dict(self._connection, **(credentials or {}))
         profile = connection.pop("profile_name", None)
         merged = botocore.config.Config(user_agent=USER_AGENT, **config)
         user_config = connection.pop("aws_config", None)  # a Config already, or a dict from older amazon.aws
@@ -322,12 +328,12 @@ class ClientFactory:
             merged = merged.merge(user_config if isinstance(user_config, botocore.config.Config)
                                   else botocore.config.Config(**user_config))
         try:
-            with self._sessions_lock:
+            with self._lock:
                 if profile not in self._sessions:
                     self._sessions[profile] = boto3.session.Session(profile_name=profile,
                                                                     botocore_session=botocore_session())
                 return self._sessions[profile].client(service, config=merged, region_name=region,
-                                                      endpoint_url=endpoint_url, **connection)
+                                                      endpoint_url=self._endpoint_url, **connection)
         except (ValueError, botocore.exceptions.BotoCoreError) as error:
             self.module.fail_json_aws(error, msg="Couldn't connect to AWS")
 

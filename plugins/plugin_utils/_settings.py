@@ -23,6 +23,7 @@ import tempfile
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
 from ansible_collections.keyguard.kms.plugins.module_utils._journal import path_error as journal_path_error
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import parse_role_arn
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import rate_limit_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
@@ -42,7 +43,6 @@ DEPRECATED_VARIABLES = {
                               "rotation_stall_timeout; remove the variable",
 }
 DEPRECATION_VERSION = "1.0.0"
-_ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 _S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/.*)?$")
 _EXEMPT_FIELDS = ("key", "reason")
 
@@ -217,14 +217,14 @@ def _credentials(inputs, args):
         inputs.errors.append("rotation_aws_profile and rotation_aws_access_key are both set: keep one of them")
     role_arn = args.get("rotation_assume_role_arn") or ""
     if role_arn:
-        match = _ROLE_ARN.match(role_arn)
+        parsed = parse_role_arn(role_arn)
         partition = inputs.settings.get("partition")
-        if not match:
+        if not parsed:
             inputs.error("rotation_assume_role_arn", "must be an IAM role ARN, for example "
                          "arn:aws:iam::111122223333:role/keyguard-kms; got %r" % role_arn)
-        elif partition and match.group(1) != partition:
+        elif partition and parsed[0] != partition:
             inputs.error("rotation_assume_role_arn", "is in partition %s but the Regions are in partition %s: write "
-                         "arn:%s:iam::%s:role/..." % (match.group(1), partition, partition, match.group(2)))
+                         "arn:%s:iam::%s:role/..." % (parsed[0], partition, partition, parsed[1]))
 
 
 def _files(inputs, args, cwd, host):
