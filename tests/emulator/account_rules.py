@@ -7,6 +7,7 @@ Region's status (at once; AWS passes through ENABLING / DISABLING). Regions that
 need opting in start DISABLED, the others are ENABLED_BY_DEFAULT, as on AWS.
 """
 
+import functools
 import json
 import threading
 
@@ -86,13 +87,8 @@ def _disable_region(self):
     return _opt(self, "DISABLED")
 
 
-_APPLIED = []
-
-
+@functools.cache  # moto is patched once per process
 def apply_account_rules():
-    if _APPLIED:
-        return
-    _APPLIED.append(True)
     AccountResponse.list_regions = _list_regions
     AccountResponse.enable_region = _enable_region
     AccountResponse.disable_region = _disable_region

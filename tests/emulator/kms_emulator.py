@@ -18,6 +18,7 @@ tooling and is excluded from the built collection.
 
 import argparse
 import io
+import functools
 import json
 import os
 import re
@@ -385,14 +386,9 @@ def _list_key_rotations(self):
     return _original_list_key_rotations(self)
 
 
-_RULES_APPLIED = []
-
-
+@functools.cache  # moto is patched once per process
 def apply_kms_rules():
     """Patch moto so that its KMS answers as AWS documents (idempotent)."""
-    if _RULES_APPLIED:
-        return
-    _RULES_APPLIED.append(True)
     eager_factory = kms_models.generate_private_key
     kms_models.generate_private_key = lambda key_spec: LazyPrivateKey(key_spec, eager_factory)
     Key.__init__ = _key_init

@@ -16,6 +16,7 @@ Quotas and throttling (GetFindings 3/s, BatchUpdateFindings 10/s) come from faul
 """
 
 import datetime
+import functools
 import json
 
 from moto.securityhub import urls as securityhub_urls
@@ -153,14 +154,9 @@ def _batch_update_findings_response(self):
     return json.dumps({"ProcessedFindings": processed, "UnprocessedFindings": unprocessed})
 
 
-_APPLIED = []
-
-
+@functools.cache  # moto is patched once per process
 def apply_securityhub_rules():
     """Patch moto so that its Security Hub answers as AWS documents (idempotent)."""
-    if _APPLIED:
-        return
-    _APPLIED.append(True)
     SecurityHubBackend.get_findings = get_findings
     SecurityHubBackend.batch_update_findings = _batch_update_findings
     SecurityHubResponse.batch_update_findings = _batch_update_findings_response
