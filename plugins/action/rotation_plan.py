@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
 from ansible_collections.keyguard.kms.plugins.plugin_utils import _report
 
 
@@ -24,18 +23,9 @@ class ActionModule(ActionBase):
         ))
         settings = args["settings"]
         kms_keys = args["discovery"].get("kms_keys") or []
-        interrupted = []
-        if settings.get("journal_file"):
-            # Every sighting counts, check mode and report runs included: a key seen in any
-            # state but the one an interrupted rescue leaves ends its record.
-            journal = RescueJournal(settings["journal_file"])
-            records = journal.live_records()
-            interrupted = [key["key_arn"] for key in kms_keys if key["key_arn"] in records
-                           and journal.observe(key["key_arn"], key["key_state"], records)]
-            journal.compact()
         without_aliases = [region["region"] for region in args["discovery"].get("region_results") or []
                            if region.get("aliases_listed") is False]
         found, _error = _report.findings_outcome(args["findings"], settings)
-        plan = _report.plan_phases(kms_keys, settings, interrupted, without_aliases, found)
+        plan = _report.plan_phases(kms_keys, settings, without_aliases, found)
         result.update(changed=False, **plan)
         return result

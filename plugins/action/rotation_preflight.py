@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
+from ansible_collections.keyguard.kms.plugins.plugin_utils import _run_lock
 from ansible_collections.keyguard.kms.plugins.plugin_utils import _settings
 
 VARIABLES = dict(
@@ -33,7 +35,9 @@ VARIABLES = dict(
     rotation_batch_timeout=dict(type="raw"),
     rotation_report_dir=dict(type="raw"),
     rotation_report_formats=dict(type="raw"),
-    rotation_journal_file=dict(type="raw"),
+    rotation_lock_dir=dict(type="raw"),
+    rotation_lock_timeout=dict(type="raw"),
+    aws_account_error=dict(type="raw"),
     rotation_fail_on_noncompliant=dict(type="bool"),
     rotation_scope=dict(type="raw"),
     rotation_securityhub_update=dict(type="bool"),
@@ -65,4 +69,32 @@ class ActionModule(ActionBase):
         if errors:
             result.update(failed=True, msg="%s: the rotation role's inputs need fixing before any AWS call: %s" % (
                 host, "; ".join(errors)))
+        elif settings["mode"] == "remediate" and not settings["check_mode"]:
+            problem = self._take_lock(settings, host)
+            if problem:
+                result.update(failed=True, msg=problem)
         return result
+
+    @staticmethod
+    def _take_lock(settings, host):
+        """Wait for, then hold, this target's lock until the run's ansible-playbook ends; None once held."""
+        lock = settings["lock"]
+        # Workers are forked from ansible-playbook: the run lives exactly as long as the parent.
+        lock["owner"] = _run_lock.run_owner(os.getppid(), host=host, started=settings["started"],
+                                            awx_job_id=settings.get("awx_job_id"))
+
+        def announce(holder):
+            Display().display("%s: another remediation of %s is running on this controller (%s); waiting up to %d s "
+                              "before any change" % (host, lock["target"], _run_lock.describe(holder), lock["timeout"]))
+
+        try:
+            held, holder = _run_lock.acquire(lock["folder"], lock["target"], lock["owner"], lock["timeout"], announce)
+        except OSError as error:
+            return "%s: rotation_lock_dir %s cannot hold the run lock (%s): give a folder this user can write" % (
+                host, lock["folder"], error.strerror or error)
+        if not held:
+            return ("%s: another remediation of %s is still running on this controller (%s) after %d s "
+                    "(rotation_lock_timeout); nothing was changed: run again when it has finished" % (
+                        host, lock["target"], _run_lock.describe(holder), lock["timeout"]))
+        lock["held"] = True
+        return None

@@ -11,7 +11,9 @@ import tempfile
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.keyguard.kms.plugins.plugin_utils import _names
 from ansible_collections.keyguard.kms.plugins.plugin_utils import _report
+from ansible_collections.keyguard.kms.plugins.plugin_utils import _run_lock
 
 
 def write_atomically(path, text):
@@ -53,9 +55,13 @@ class ActionModule(ActionBase):
         files = []
         for name in settings["report_formats"]:
             suffix, render = _report.RENDERERS[name]
-            path = os.path.join(settings["report_dir"], settings["target"] + suffix)
+            path = _names.inside(settings["report_dir"], settings["report_name"] + suffix)
             write_atomically(path, render(report))
             files.append(path)
+        lock = settings.get("lock") or {}
+        if lock.get("held"):
+            # The run's writes are over: a waiting run of the same target may start.
+            _run_lock.release(lock["folder"], lock["target"], lock["owner"])
         first = files[0] if files else None
         uploads = _report.report_uploads(settings, files)
         result.update(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.keyguard.kms.plugins.module_utils._journal import parse_records
 from ansible_collections.keyguard.kms.plugins.plugin_utils import _report
 
 
@@ -26,7 +25,7 @@ def rotation_finding_updates(findings, settings, discovery=None, plan=None, resc
     return _report.finding_updates(report, found, settings, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
-def rotation_targets(kms_keys, exempt_keys=None, exempt_tags=None, state="enabled", batch_size=500, journal_text=""):
+def rotation_targets(kms_keys, exempt_keys=None, exempt_tags=None, state="enabled", batch_size=500):
     """Deprecated: the rotation_plan action plugin does this now; kept with its old output for this release."""
     del state  # the verdicts in kms_keys already say which keys need a rotation change
     exemptions = [entry if isinstance(entry, dict) else {"key": entry} for entry in exempt_keys or []]
@@ -36,9 +35,7 @@ def rotation_targets(kms_keys, exempt_keys=None, exempt_tags=None, state="enable
                         for entry in exemptions],
         "exempt_tags": _report.selection.normalize_tag_filter(exempt_tags),
     }
-    records = parse_records(journal_text)
-    interrupted = [key["key_arn"] for key in kms_keys if key["key_arn"] in records and key["key_state"] == "Disabled"]
-    plan = _report.plan_phases(kms_keys, settings, interrupted)
+    plan = _report.plan_phases(kms_keys, settings)
     by_arn = dict((key["key_arn"], key["region"]) for key in kms_keys)
 
     def batches(arns):

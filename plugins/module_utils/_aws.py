@@ -64,7 +64,9 @@ COMMON_HINTS = {
     "concurrency, raise max_attempts, or ask AWS to raise the quota",
     "TooManyRequestsException": "the service kept throttling after max_attempts tries: lower rate_limits or "
     "concurrency, or raise max_attempts",
-    "UnrecognizedClientException": "the credentials are not valid for this account",
+    "UnrecognizedClientException": "the credentials are not valid for this account, or {region} is an opt-in "
+    "Region that is not enabled for it: check with aws account get-region-opt-status --region-name {region}, and "
+    "enable the Region or drop it from the Regions",
     "InvalidClientTokenId": "the credentials are not valid for this account",
     "ExpiredTokenException": "the session token has expired: refresh the credentials",
     "NoCredentialsError": "no AWS credentials found: set a profile, access keys or a role for the connection",
@@ -234,7 +236,8 @@ class AwsService:
         message = "%s failed with %s: %s" % (operation, code, text)
         if hint:
             message += " (%s)" % hint.format(
-                operation=operation, endpoint=self.endpoint, action="%s:%s" % (self.IAM_PREFIX, operation),
+                operation=operation, endpoint=self.endpoint, region=self.region,
+                action="%s:%s" % (self.IAM_PREFIX, operation),
                 resource_policy=", and in the key policy for operations on a key" if self.IAM_PREFIX == "kms" else "")
         return AwsError(operation, code, message)
 

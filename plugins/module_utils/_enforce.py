@@ -16,9 +16,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
+
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._kms import STATE_LAG_ERROR_CODES as STATE_ERROR_CODES
 
 
 def key_result(reference, region, metadata=None):
@@ -38,6 +41,8 @@ def key_result(reference, region, metadata=None):
         "changed": False,
         "actions": [],
         "before": None,
+        "finish_command": None,
+        "other_actor": False,
     }
 
 
@@ -86,23 +91,54 @@ DONE = {
 }
 
 
+class HalfDoneRescues:
+    """Keys whose deletion this process cancelled and has not enabled again yet.
+
+    What a run that is killed now leaves behind: Disabled keys whose deletion is
+    cancelled. Kept only for the note a killed module writes on its way out; no
+    run ever reads it back.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._keys = {}
+        self.stopped = False
+
+    def cancelled(self, key_arn, region, finish):
+        with self._lock:
+            self._keys[key_arn] = {"key_arn": key_arn, "region": region, "finish_command": finish}
+
+    def settled(self, key_arn):
+        with self._lock:
+            self._keys.pop(key_arn, None)
+
+    def stop(self):
+        """No further step starts; returns the keys left half-way."""
+        with self._lock:
+            self.stopped = True
+            return [dict(entry) for _arn, entry in sorted(self._keys.items())]
+
+
+def half_done_message(key_id, region):
+    return ("key %s in %s is Disabled with its deletion cancelled: the irreversible part of the rescue is done, and a "
+            "key pending deletion could not be used for cryptography anyway, so no workload lost anything. Later runs "
+            "leave it to its owner like any Disabled key (KEY_DISABLED)" % (key_id, region))
+
+
 class RotationEnforcer:
     """Reads, plans and acts (or predicts) on the keys of one Region."""
 
-    def __init__(self, service, desired, check_mode, concurrency, journal=None, caller_account=None,
-                 partition=None, journal_records=None):
-        """``journal``: a _journal.RescueJournal or None, with ``journal_records`` its live
-        records read once per run; ``caller_account``: a callable returning the
-        credentials' account ID, asked only when a key is given by ARN."""
+    def __init__(self, service, desired, check_mode, concurrency, caller_account=None, partition=None,
+                 half_done=None):
+        """``caller_account``: a callable returning the credentials' account ID, asked only when a key
+        is given by ARN; ``half_done``: a HalfDoneRescues shared by the Regions of one task."""
         self.service = service
         self.desired = desired
         self.check_mode = check_mode
         self.concurrency = concurrency
-        self.journal = journal
-        self.journal_records = journal_records if journal_records is not None else (
-            journal.live_records() if journal is not None else {})
         self.caller_account = caller_account
         self.partition = partition
+        self.half_done = half_done if half_done is not None else HalfDoneRescues()
 
     def run(self, references):
         """One result per reference, in order; a key named twice is handled once."""
@@ -154,16 +190,17 @@ class RotationEnforcer:
             )
         return None
 
+    def _read(self, metadata):
+        status = None
+        if rotation.needs_rotation_status(metadata):
+            status = self.service.get_rotation_status(metadata["KeyId"])
+        return status
+
     def _handle(self, metadata):
         region = self.service.region
         key_id, key_arn = metadata["KeyId"], metadata["Arn"]
         try:
-            status = None
-            if rotation.needs_rotation_status(metadata):
-                status = self.service.get_rotation_status(key_id)
-            resuming = self.journal is not None and self.journal.observe(
-                key_arn, metadata.get("KeyState"), self.journal_records)
-            plan = rotation.plan(metadata, status, self.desired, resuming)
+            plan = rotation.plan(metadata, self._read(metadata), self.desired)
         except AwsError as error:
             return error_result(key_arn, region, "key %s in %s: %s" % (key_id, region, error.message), metadata,
                                 error.code)
@@ -183,42 +220,67 @@ class RotationEnforcer:
     def _execute(self, metadata, plan):
         """Run the plan's steps; on a failure, the result says what was done and how to finish."""
         key_id, key_arn = metadata["KeyId"], metadata["Arn"]
+        region = self.service.region
         state = dict(plan["before"])
         done = []
-        if plan["rescue"] == rotation.RESCUE_START and self.journal is not None:
-            self.journal.begin(key_arn)
-        try:
-            for index, (operation, params) in enumerate(plan["steps"]):
-                try:
-                    state.update(EXECUTE[operation](self.service, key_id, params))
-                except AwsError as error:
-                    return self._partial(metadata, plan, state, done, error, plan["steps"][index:])
-                done.append(operation)
-                if operation == rotation.ENABLE_KEY and plan["rescue"] == rotation.RESCUE_START and self.journal is not None:
-                    # Enabled again: the key is no longer as an interrupted rescue would leave it.
-                    self.journal.end(key_arn)
-        finally:
-            # The next run consumes a record of an interrupted rescue, finished or not.
-            if plan["rescue"] == rotation.RESCUE_RESUME and self.journal is not None:
-                self.journal.end(key_arn)
+        for index, (operation, params) in enumerate(plan["steps"]):
+            if self.half_done.stopped:
+                break
+            try:
+                changed = EXECUTE[operation](self.service, key_id, params)
+            except AwsError as error:
+                self.half_done.settled(key_arn)
+                return self._failed(metadata, plan, state, done, error, plan["steps"][index:])
+            state.update(changed)
+            done.append(operation)
+            if operation == rotation.CANCEL_KEY_DELETION:
+                self.half_done.cancelled(key_arn, region, " && ".join(
+                    rotation.finish_command(key_arn, region, plan["steps"][index + 1:])))
+            elif operation == rotation.ENABLE_KEY:
+                self.half_done.settled(key_arn)
         return dict(state, actions=done)
 
-    def _partial(self, metadata, plan, state, done, error, steps_left):
+    def _failed(self, metadata, plan, state, done, error, steps_left):
+        """A step failed: what is true of the key now, and, only when it needs it, how to finish."""
         region = self.service.region
-        key_arn = metadata["Arn"]
+        key_id, key_arn = metadata["KeyId"], metadata["Arn"]
+        believed = state["key_state"]
         try:
             # The key's real state, not what the steps that worked imply.
-            state["key_state"] = self.service.describe_key(key_arn).get("KeyState", state["key_state"])
+            now = self.service.describe_key(key_arn)
+            state["key_state"] = now.get("KeyState", believed)
         except AwsError:
-            pass
+            now = None
         what = ", ".join(DONE[operation] for operation in done)
-        message = "key %s in %s: %s%s failed: %s. The key is now %s. Finish with: %s" % (
-            metadata["KeyId"], region, what + "; " if what else "", error.operation, error.message, state["key_state"],
-            " && ".join(rotation.finish_command(key_arn, region, steps_left)))
-        if plan["rescue"] == rotation.RESCUE_START and rotation.CANCEL_KEY_DELETION in done and self.journal is not None:
-            message += " (or run again with the same rescue journal, which finishes the rescue while the key stays %s)" % (
-                state["key_state"])
-        return dict(state, actions=done, compliance=rotation.ERROR, reason=error.code, message=message)
+        if now is not None and error.code in STATE_ERROR_CODES and now.get("KeyState") != believed and not (
+                believed == "Disabled" and now.get("KeyState") == "PendingDeletion"):
+            return self._changed_by_another_actor(now, state, done, error, believed)
+        finish = " && ".join(rotation.finish_command(key_arn, region, steps_left))
+        message = "key %s in %s: %s%s failed: %s. " % (key_id, region, what + "; " if what else "", error.operation,
+                                                       error.message)
+        if rotation.CANCEL_KEY_DELETION in done and state["key_state"] == "Disabled":
+            message += half_done_message(key_id, region) + ". Finish with: %s" % finish
+        else:
+            message += "The key is now %s. Finish with: %s" % (state["key_state"], finish)
+        return dict(state, actions=done, compliance=rotation.ERROR, reason=error.code, message=message,
+                    finish_command=finish)
+
+    def _changed_by_another_actor(self, now, state, done, error, believed):
+        """Someone else (another run, the key's owner) changed the key since it was read: report what is true."""
+        region = self.service.region
+        try:
+            status = self._read(now)
+        except AwsError:
+            status = None
+        verdict = rotation.plan(now, status, dict(self.desired, pending_deletion="keep"))
+        state.update(verdict["before"])
+        message = ("done by another actor: key %s in %s was %s when this run read it, and %s was refused (%s) because "
+                   "another run or the key's owner had changed it since; it is now %s. %s%s" % (
+                       now["KeyId"], region, believed, error.operation, error.code, now.get("KeyState"),
+                       "This run did: %s. " % ", ".join(DONE[operation] for operation in done) if done else "",
+                       verdict["message"]))
+        return dict(state, actions=done, compliance=verdict["compliance"], reason=verdict["reason"], message=message,
+                    other_actor=True)
 
 
 def route_by_region(references, regions, partition_of):

@@ -11,8 +11,8 @@ changing keys for a run nobody watches, overlapping the next run. The worker is
 a child of ansible-playbook; when that dies the worker is handed to another
 parent. This watches for exactly that, and ends the module at once.
 
-Linux only (it reads /proc); elsewhere it does nothing. Work already recorded in
-a rescue journal is finished by the next run.
+Linux only (it reads /proc); elsewhere it does nothing. Nothing is left for the
+next run to finish: a module may leave a note for people on its way out.
 
 This is a private module: its interface may change without notice.
 """
@@ -58,8 +58,11 @@ def orphaned(watched):
         return True
 
 
-def stop_when_run_ends(interval=0.5, on_orphaned=os._exit):
-    """Start a daemon thread that ends this process once ansible-playbook is gone."""
+def stop_when_run_ends(interval=0.5, on_orphaned=os._exit, last_words=None):
+    """Start a daemon thread that ends this process once ansible-playbook is gone.
+
+    ``last_words``, when given, is called first (its failure cannot keep the process alive).
+    """
     if not os.path.exists("/proc/self/stat"):
         return None
     try:
@@ -73,7 +76,11 @@ def stop_when_run_ends(interval=0.5, on_orphaned=os._exit):
         while True:
             time.sleep(interval)
             if orphaned(watched):
-                on_orphaned(EXIT_CODE)
+                try:
+                    if last_words is not None:
+                        last_words()
+                finally:
+                    on_orphaned(EXIT_CODE)
 
     thread = threading.Thread(target=watch, name="keyguard-lifeline")
     thread.daemon = True

@@ -36,7 +36,6 @@ ROTATION_DISABLED = "ROTATION_DISABLED"
 ROTATION_PERIOD_MISMATCH = "ROTATION_PERIOD_MISMATCH"
 ROTATION_ENABLED = "ROTATION_ENABLED"
 PENDING_DELETION = "PENDING_DELETION"
-RESCUE_INTERRUPTED = "RESCUE_INTERRUPTED"
 KEY_DISABLED = "KEY_DISABLED"
 PENDING_REPLICA_DELETION = "PENDING_REPLICA_DELETION"
 KEY_NOT_USABLE = "KEY_NOT_USABLE"
@@ -53,10 +52,6 @@ ENABLE_KEY = "EnableKey"
 ENABLE_KEY_ROTATION = "EnableKeyRotation"
 DISABLE_KEY_ROTATION = "DisableKeyRotation"
 WRITE_OPERATIONS = (CANCEL_KEY_DELETION, ENABLE_KEY, ENABLE_KEY_ROTATION, DISABLE_KEY_ROTATION)
-
-# What a plan says of a rescue: none, one this run starts, or one an interrupted run left.
-RESCUE_START = "start"
-RESCUE_RESUME = "resume"
 
 ASYMMETRIC_SPEC_PREFIXES = ("RSA_", "ECC_", "SM2", "ML_DSA_")
 HMAC_SPEC_PREFIX = "HMAC_"
@@ -259,17 +254,17 @@ def describe_rotation(view):
 
 # --- verdict and plan ---------------------------------------------------------
 
-def plan(metadata, status, desired, resuming=False):
+def plan(metadata, status, desired):
     """What to do with one key, and the verdict on it as found.
 
     ``metadata`` is DescribeKey's KeyMetadata, ``status`` GetKeyRotationStatus's
-    output (None when not read), ``desired`` from desired_rotation(). ``resuming``
-    says the rescue journal holds a live record of an interrupted rescue of this
-    key (see _journal).
+    output (None when not read), ``desired`` from desired_rotation(). The plan
+    rests on what was just read, and on nothing carried from an earlier run: a
+    Disabled key is its owner's, whoever disabled it.
 
     Returns a dict: ``compliance`` and ``reason`` judged on the key as found,
     ``message``, ``steps`` (ordered (operation, params) pairs, complete: the
-    executor decides nothing), ``rescue`` (None, RESCUE_START or RESCUE_RESUME),
+    executor decides nothing), ``rescue`` (whether the steps cancel a deletion),
     ``before`` and the predicted ``after``.
     """
     key_state = metadata.get("KeyState")
@@ -277,7 +272,7 @@ def plan(metadata, status, desired, resuming=False):
     want_enabled = desired["state"] == "enabled"
     cancel = desired.get("pending_deletion") == "cancel"
 
-    def verdict(compliance, reason, message, steps=(), after=None, rescue=None):
+    def verdict(compliance, reason, message, steps=(), after=None, rescue=False):
         return {
             "compliance": compliance,
             "reason": reason,
@@ -310,26 +305,7 @@ def plan(metadata, status, desired, resuming=False):
             "key was %s: deletion cancelled, key re-enabled, rotation %s" % (scheduled, desired["state"]),
             [(CANCEL_KEY_DELETION, {}), (ENABLE_KEY, {}), step],
             _after_rescue(step, want_enabled),
-            RESCUE_START,
-        )
-
-    if key_state == "Disabled" and resuming:
-        if not cancel:
-            return verdict(
-                NON_COMPLIANT,
-                RESCUE_INTERRUPTED,
-                "an earlier run cancelled this key's deletion and stopped before re-enabling it; left Disabled "
-                "(pending_deletion=keep): a run with pending_deletion=cancel finishes the rescue",
-            )
-        step = _rescue_rotation_step(desired, before)
-        return verdict(
-            NON_COMPLIANT,
-            RESCUE_INTERRUPTED,
-            "an earlier run cancelled this key's deletion and stopped before re-enabling it: key re-enabled, "
-            "rotation %s" % desired["state"],
-            [(ENABLE_KEY, {}), step],
-            _after_rescue(step, want_enabled),
-            RESCUE_RESUME,
+            True,
         )
 
     if key_state == "PendingReplicaDeletion":
@@ -369,21 +345,18 @@ def plan(metadata, status, desired, resuming=False):
     return verdict(NON_COMPLIANT, reason, message, [step], after)
 
 
-def _rescue_rotation_step(desired, known_view=None):
+def _rescue_rotation_step(desired):
     """The rotation step that ends a rescue.
 
     Cancelling a deletion restores the rotation a key had; with no period asked
-    for, or one used as a ceiling, that period is kept where allowed. Unless it is
-    known already (``known_view``), it must be read after the cancel: ``period``
-    None and ``keep_current_up_to`` the ceiling.
+    for, or one used as a ceiling, that period is kept where allowed. It can only
+    be read after the cancel: ``period`` None and ``keep_current_up_to`` the ceiling.
     """
     if desired["state"] != "enabled":
         return (DISABLE_KEY_ROTATION, {})
     want = desired.get("rotation_period_days")
     if want and desired.get("rotation_period_mode") == "exact":
         return (ENABLE_KEY_ROTATION, {"period": want})
-    if known_view and known_view["rotation_enabled"] is not None:
-        return (ENABLE_KEY_ROTATION, {"period": period_to_set(want, "maximum", known_view["rotation_period_days"])})
     return (ENABLE_KEY_ROTATION, {"period": None, "keep_current_up_to": want})
 
 

@@ -77,25 +77,15 @@ options:
     type: str
     choices: [keep, cancel]
     default: keep
-  rescue_journal:
+  interrupted_rescues_file:
     description:
-      - A file on the host running the module where each key is recorded, on disk, before its deletion is
-        cancelled, and struck off once it is enabled again.
-      - If a run is interrupted between C(CancelKeyDeletion) and C(EnableKey), the key is left C(Disabled);
-        the next run with the same journal and O(pending_deletion=cancel) finishes the rescue (reason
-        C(RESCUE_INTERRUPTED)), but only while the key is still C(Disabled). A record ends as soon as any
-        run sees the key in another state, when the next run has acted on it (finished or not), and after
-        O(rescue_journal_max_age_days); so the journal never enables a key its owner changed since.
-      - Records are written in real runs only; check mode reads the journal and ends the records of keys
-        it sees in another state than C(Disabled).
-      - The journal must outlive the run to help. On AWX, whose jobs run in fresh containers, point it at a
-        path that outlives the job, or an interrupted rescue leaves the key C(Disabled) for its owner.
+      - A file on the host running the module that it writes only if its run is killed (for example
+        C(kill -9) of C(ansible-playbook)) while a rescue is half-way, that is after C(CancelKeyDeletion) and
+        before C(EnableKey). It lists, as JSON, each key left C(Disabled) with its deletion cancelled and the
+        AWS CLI command that finishes its rescue.
+      - A note for people, never read by any run. A later run treats such a key like any C(Disabled) key:
+        the key owner's decision (C(KEY_DISABLED)).
     type: path
-  rescue_journal_max_age_days:
-    description:
-      - Days after which a record of an interrupted rescue is no longer honoured.
-    type: int
-    default: 7
   concurrency:
     description:
       - How many keys are worked on at once, in each Region.
@@ -110,7 +100,12 @@ notes:
   - Needs botocore 1.34.84 or later, the first that knows KMS rotation periods.
   - When a key's plan fails half-way (for example C(CancelKeyDeletion) worked and C(EnableKey) ran out of
     retries), the key is C(ERROR); its RV(actions) lists the calls that succeeded, RV(key_state) is its state
-    read again afterwards, and RV(message) says what was done and gives the AWS CLI command that finishes it.
+    read again afterwards, and RV(message) says what was done and gives the AWS CLI command that finishes it
+    (also in RV(finish_command)). A rescued key left that way is C(Disabled) with its deletion cancelled:
+    nothing is lost, since a key pending deletion cannot be used anyway, and later runs leave it to its owner.
+  - Nothing is carried from one run to the next. When a write is refused because someone else (another run,
+    the key's owner) changed the key since it was read, the key is read again and its result says what is
+    true now (RV(other_actor)), not C(ERROR).
   - RV(compliance) compares the key as found, before any change, with the state requested. With the
     default O(state=enabled) this is the KMS.4 verdict.
   - In check mode, a rescued key's predicted RV(rotation_period_days) is V(null) unless
@@ -155,7 +150,6 @@ EXAMPLES = r"""
   keyguard.kms.kms_rotation:
     key_ids: "{{ suspicious_keys }}"
     pending_deletion: cancel
-    rescue_journal: /var/lib/keyguard/rescue-journal
 
 - name: KMS.4 | Keys of two Regions, given by ARN, in one task
   keyguard.kms.kms_rotation:
@@ -236,8 +230,7 @@ reason:
   description:
     - Why the key is not compliant, not applicable or in error; null when compliant.
     - One of C(AWS_MANAGED), C(ASYMMETRIC), C(HMAC), C(IMPORTED_KEY_MATERIAL), C(CUSTOM_KEY_STORE),
-      C(MULTI_REGION_REPLICA), C(KEY_DISABLED), C(PENDING_DELETION), C(RESCUE_INTERRUPTED) (a rescue an
-      earlier run left unfinished, from O(rescue_journal)), C(PENDING_REPLICA_DELETION),
+      C(MULTI_REGION_REPLICA), C(KEY_DISABLED), C(PENDING_DELETION), C(PENDING_REPLICA_DELETION),
       C(KEY_NOT_USABLE), C(ROTATION_DISABLED), C(ROTATION_ENABLED), C(ROTATION_PERIOD_MISMATCH),
       C(INVALID_KEY_REFERENCE) or, for C(ERROR), the AWS error code.
   returned: when O(key_id) is used
@@ -258,6 +251,16 @@ before:
   description: Key state, rotation enabled and rotation period as found; null when the key could not be read.
   returned: when O(key_id) is used
   type: dict
+finish_command:
+  description: For a key whose plan failed half-way, the AWS CLI commands that finish it; null otherwise.
+  returned: when O(key_id) is used
+  type: str
+other_actor:
+  description:
+    - Whether a write was refused because someone else changed the key after it was read. The result then
+      describes the key as read again (RV(compliance), RV(reason), RV(key_state)), and nothing more is sent.
+  returned: when O(key_id) is used
+  type: bool
 primary_key_arn:
   description: For a multi-Region replica, the ARN of its primary key, where rotation is set.
   returned: when the key is a multi-Region replica
@@ -267,6 +270,10 @@ primary_region:
   returned: when the key is a multi-Region replica
   type: str
 """
+
+import datetime
+import json
+import os
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -279,11 +286,10 @@ from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_co
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import role_arn_error
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._enforce import HalfDoneRescues
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import RotationEnforcer
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import enforce_in_regions
-from ansible_collections.keyguard.kms.plugins.module_utils._journal import DEFAULT_MAX_AGE_DAYS
-from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
-from ansible_collections.keyguard.kms.plugins.module_utils._journal import path_error as journal_path_error
+from ansible_collections.keyguard.kms.plugins.module_utils._enforce import half_done_message
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import BOTOCORE_WITH_ROTATION_PERIODS
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
@@ -313,17 +319,29 @@ def argument_errors(params, regions):
     errors.extend(tuning_errors(params, DEFAULT_RATE_LIMITS))
     if params["key_ids"] is not None and not params["key_ids"]:
         errors.append("key_ids is empty: give at least one key ID, key ARN, alias name or alias ARN")
-    if params["rescue_journal"] is not None:
-        problem = journal_path_error(params["rescue_journal"])
-        if problem:
-            errors.append("rescue_journal: " + problem)
+    note = params["interrupted_rescues_file"]
+    if note is not None and (os.path.isdir(note) or not os.path.isdir(os.path.dirname(os.path.abspath(note)))):
+        errors.append("interrupted_rescues_file: %s must be a file path in an existing folder" % note)
     if params["assume_role_arn"] and regions:
         problem = role_arn_error(params["assume_role_arn"], partition_of(regions[0]))
         if problem:
             errors.append(problem)
-    if params["rescue_journal_max_age_days"] < 1:
-        errors.append("rescue_journal_max_age_days must be 1 or more, got %s" % params["rescue_journal_max_age_days"])
     return errors
+
+
+def write_interrupted_rescues(path, half_done):
+    """The note a killed run leaves: the keys it stops half-way, and how to finish each."""
+    keys = half_done.stop()
+    if not path or not keys:
+        return
+    for entry in keys:
+        entry["message"] = half_done_message(entry["key_arn"], entry["region"])
+    note = {"interrupted": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "why": "the run was killed between CancelKeyDeletion and EnableKey", "keys": keys}
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    with open(temporary, "w") as handle:
+        json.dump(note, handle, indent=2)
+    os.replace(temporary, path)
 
 
 def key_diff(result):
@@ -351,8 +369,7 @@ def main():
         rotation_period_days=dict(type="int"),
         rotation_period_mode=dict(type="str", default="exact", choices=["exact", "maximum"]),
         pending_deletion=dict(type="str", default="keep", choices=["keep", "cancel"]),
-        rescue_journal=dict(type="path"),
-        rescue_journal_max_age_days=dict(type="int", default=DEFAULT_MAX_AGE_DAYS),
+        interrupted_rescues_file=dict(type="path"),
     )
     argument_spec.update(tuning_argument_spec(concurrency=8))
     argument_spec.update(assume_role_argument_spec())
@@ -362,8 +379,9 @@ def main():
         required_one_of=[["key_id", "key_ids"]],
         supports_check_mode=True,
     )
-    stop_when_run_ends()
     params = module.params
+    half_done = HalfDoneRescues()
+    stop_when_run_ends(last_words=lambda: write_interrupted_rescues(params["interrupted_rescues_file"], half_done))
     regions = regions_to_use(params, module.region)
     errors = argument_errors(params, regions)
     if errors:
@@ -372,10 +390,6 @@ def main():
                                         params["pending_deletion"])
     module.require_botocore_at_least(BOTOCORE_WITH_ROTATION_PERIODS, reason="to read and set KMS rotation periods")
 
-    journal = None
-    if params["rescue_journal"]:
-        journal = RescueJournal(params["rescue_journal"], params["rescue_journal_max_age_days"])
-    records = journal.live_records() if journal is not None else {}
     config = client_config(params["request_timeout"])
     clients = ClientFactory(module)
     caller_account = caller_account_lookup(lambda: clients.client("sts", regions[0], config))
@@ -384,8 +398,8 @@ def main():
         client = clients.client("kms", region, config)
         service = KmsService(client, region, params["rate_limits"], max_attempts=params["max_attempts"],
                              stall_timeout=params["stall_timeout"])
-        return RotationEnforcer(service, desired, module.check_mode, params["concurrency"], journal, caller_account,
-                                partition_of(region), records)
+        return RotationEnforcer(service, desired, module.check_mode, params["concurrency"], caller_account,
+                                partition_of(region), half_done)
 
     references = params["key_ids"] if params["key_ids"] is not None else [params["key_id"]]
     try:
@@ -395,8 +409,6 @@ def main():
             results = enforce_in_regions(references, dict((region, enforcer(region)) for region in regions))
     except AwsError as error:  # the role could not be assumed: nothing can be read or changed
         module.fail_json(msg=error.message)
-    if journal is not None and not module.check_mode:
-        journal.compact()
 
     output = {"changed": any(result["changed"] for result in results)}
     if params["key_id"] is not None:

@@ -14,10 +14,9 @@ version_added: 0.1.0
 description:
   - A task of the M(keyguard.kms.rotation) role; runs on the controller, calls no AWS API.
   - From the keys discovery found, leaves out exempt keys (by reference or tag) and keys that are not applicable
-    or could not be read, and returns the key ARNs that KMS.3 rescues (keys pending deletion, and keys an
-    interrupted rescue left C(Disabled)) and those whose rotation KMS.4 changes.
-  - Reads the rescue journal and ends the record of every key it sees in a state other than C(Disabled), in check
-    mode too, so a stale record can never re-enable a key its owner has changed since.
+    or could not be read, and returns the key ARNs that KMS.3 rescues (keys pending deletion) and those whose
+    rotation KMS.4 changes.
+  - Decides from this run's discovery alone: nothing from an earlier run is read.
 author:
   - keyguard.kms contributors (@keyguard)
 options:
@@ -38,7 +37,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Runs the same in check mode, journal bookkeeping included.
+    description: Runs the same in check mode.
   diff_mode:
     support: none
     description: Nothing to compare.
@@ -74,11 +73,6 @@ exempt:
   returned: always
   type: list
   elements: dict
-interrupted:
-  description: Key ARNs an interrupted rescue left C(Disabled), whose journal record is still honoured.
-  returned: always
-  type: list
-  elements: str
 out_of_scope:
   description: Key ARNs left alone because the scope is V(findings) and they have no active finding.
   returned: always

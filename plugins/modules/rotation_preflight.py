@@ -15,8 +15,9 @@ description:
   - The first task of the M(keyguard.kms.rotation) role (see its C(meta/argument_specs.yml)); runs on the controller.
   - Checks every role variable the role acts on, strictly (a string is not taken for a list), and fails with a
     message that names the variable and says what to write instead.
-  - Creates the report folder and tries a write in it, and checks that the rescue journal can be written, so a
-    run never changes keys and then fails to report.
+  - Creates the report folder and tries a write in it, so a run never changes keys and then fails to report.
+  - In a real remediation, takes the target's run lock last (see the role's O(rotation_lock_timeout)), so two
+    remediations of one target from one controller never act at once.
   - Resolves the Regions (O(rotation_regions), else C(AWS_REGION), C(AWS_DEFAULT_REGION) or the profile's region)
     and their partition, and returns the normalized settings the role's later tasks use.
   - Old spellings that still work (C(rotation_pending_deletion=report), C(rotation_batch_size),
@@ -89,8 +90,14 @@ options:
   rotation_report_formats:
     description: As the role variable.
     type: raw
-  rotation_journal_file:
-    description: As the role variable; when not given, C(.<host>.rescue-journal) in the report folder.
+  rotation_lock_dir:
+    description: As the role variable.
+    type: raw
+  rotation_lock_timeout:
+    description: As the role variable.
+    type: raw
+  aws_account_error:
+    description: Set by the M(keyguard.kms.aws_accounts) inventory plugin on a host whose account it could not read; the host then fails here.
     type: raw
   rotation_fail_on_noncompliant:
     description: As the role variable.
@@ -150,7 +157,10 @@ settings:
     exempt_keys: {description: "Exemptions as C(key) and C(reason).", type: list, elements: dict, returned: always}
     exempt_tags: {description: "Exempting tags, name to accepted values (empty: any).", type: dict, returned: always}
     report_dir: {description: Absolute path of the report folder., type: str, returned: always}
-    journal_file: {description: Absolute path of the rescue journal., type: str, returned: always}
+    report_name: {description: The host name made safe for file names and S3 keys., type: str, returned: always}
+    run_id: {description: Tells apart two runs of one host started in the same second., type: str, returned: always}
+    interrupted_rescues_file: {description: Where KMS.3 notes the rescues it leaves half-way if the run is killed., type: str, returned: always}
+    lock: {description: "The run lock: C(folder), C(target), C(timeout), and C(held) once taken.", type: dict, returned: always}
     started: {description: When the run started (UTC)., type: str, returned: always}
   sample:
     regions: [eu-west-1]

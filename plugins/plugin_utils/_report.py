@@ -15,12 +15,13 @@ This is a private module: its interface may change without notice.
 from __future__ import annotations
 
 import json
-import re
+import os
 from xml.etree import ElementTree
 
 from ansible_collections.keyguard.kms.plugins.module_utils import _findings as findings_rules
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
+from ansible_collections.keyguard.kms.plugins.plugin_utils import _names
 
 REPORT_SCHEMA_VERSION = 1
 EXEMPT = "EXEMPT"
@@ -29,6 +30,13 @@ VERDICT_FIELDS = ("compliance", "reason", "key_state", "rotation_enabled", "rota
 KMS3, KMS4 = "KMS.3", "KMS.4"
 # Non-compliant keys the run leaves to their owner: they never fail a remediation run.
 OWNER_REASONS = (rotation.KEY_DISABLED,)
+
+
+def owner_reasons(run_settings):
+    """The reasons that leave a key to its owner; with pending_deletion keep, a scheduled deletion is one."""
+    if (run_settings or {}).get("pending_deletion") == "keep":
+        return OWNER_REASONS + (rotation.PENDING_DELETION,)
+    return OWNER_REASONS
 
 
 # --- which keys each phase handles --------------------------------------------
@@ -47,25 +55,23 @@ def _by_alias(exempt_keys):
     return [entry for entry in exempt_keys or [] if entry["key"].startswith("alias/") or ":alias/" in entry["key"]]
 
 
-def plan_phases(kms_keys, settings, interrupted=(), regions_without_aliases=(), findings=None):
+def plan_phases(kms_keys, settings, regions_without_aliases=(), findings=None):
     """Which keys KMS.3 and KMS.4 handle, and which are exempt.
 
-    ``kms_keys`` is kms_rotation_info's, judged against the role's rotation;
-    ``interrupted`` the ARNs of Disabled keys with a live record of an interrupted
-    rescue (see module_utils/_journal). In ``regions_without_aliases`` an exemption
+    ``kms_keys`` is kms_rotation_info's, judged against the role's rotation.
+    In ``regions_without_aliases`` an exemption
     by alias cannot be checked, so no key there is rescued when there is one.
     ``findings`` are kms_findings_info's records (None: not read); with the scope
     ``findings`` only keys that have one are handled, and none if they could not be read.
     Returns key ARN lists ``rescue`` (KMS.3) and ``enforce`` (KMS.4), ``exempt``
-    entries with their reason, ``interrupted``, ``held`` (rescues not done, why)
+    entries with their reason, ``held`` (rescues not done, why)
     and ``out_of_scope`` (keys left alone for want of a finding).
     """
-    interrupted = set(interrupted)
     cancel = settings["pending_deletion"] == "cancel"
     blind = set(regions_without_aliases) if _by_alias(settings.get("exempt_keys")) else set()
     with_finding = set(finding["key_arn"] for finding in findings or [])
     by_findings = settings.get("scope") == "findings"
-    rescue, enforce, exempt, resumable, held, out_of_scope = [], [], [], [], [], []
+    rescue, enforce, exempt, held, out_of_scope = [], [], [], [], []
     for key in kms_keys:
         if key["compliance"] in (rotation.ERROR, rotation.NOT_APPLICABLE):
             continue
@@ -77,9 +83,7 @@ def plan_phases(kms_keys, settings, interrupted=(), regions_without_aliases=(), 
         if by_findings and key["key_arn"] not in with_finding:
             out_of_scope.append(key["key_arn"])
             continue
-        if key["key_arn"] in interrupted:
-            resumable.append(key["key_arn"])
-        if key["key_arn"] in interrupted or key["key_state"] == "PendingDeletion":
+        if key["key_state"] == "PendingDeletion":
             if cancel and key["region"] in blind:
                 held.append({"key_arn": key["key_arn"], "region": key["region"], "reason": (
                     "not rescued: the aliases of Region %s could not be listed, so exemptions by alias cannot be "
@@ -88,16 +92,16 @@ def plan_phases(kms_keys, settings, interrupted=(), regions_without_aliases=(), 
                 rescue.append(key["key_arn"])
         elif key["reason"] in rotation.ROTATION_CHANGE_REASONS:
             enforce.append(key["key_arn"])
-    return {"rescue": rescue, "enforce": enforce, "exempt": exempt, "interrupted": resumable, "held": held,
-            "out_of_scope": out_of_scope}
+    return {"rescue": rescue, "enforce": enforce, "exempt": exempt, "held": held, "out_of_scope": out_of_scope}
 
 
 def keys_to_verify(*phase_results):
-    """ARNs of the keys a phase changed or failed on: the only ones verification reads again."""
+    """ARNs of the keys a phase changed, failed on or found changed by someone else: the only ones read again."""
     arns = []
     for results in phase_results:
         for result in results or []:
-            if (result.get("actions") or result.get("compliance") == rotation.ERROR) and result.get("key_arn"):
+            if (result.get("actions") or result.get("compliance") == rotation.ERROR
+                    or result.get("other_actor")) and result.get("key_arn"):
                 if result["key_arn"] not in arns:
                     arns.append(result["key_arn"])
     return arns
@@ -128,7 +132,7 @@ def _verdict(source):
 
 
 def build_report(discovery, rescue_results=None, enforce_results=None, verification=None, exemptions=None,
-                 metadata=None, interrupted=(), run_errors=(), findings=None):
+                 metadata=None, run_errors=(), findings=None):
     """The full run report: every key with its verdict before and after and the actions taken or planned.
 
     ``discovery`` and ``verification`` are kms_rotation_info's kms_keys (verification
@@ -139,7 +143,6 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
     metadata = dict(metadata or {})
     check_mode = bool(metadata.get("check_mode"))
     exempt_by_arn = dict((entry["key_arn"], entry) for entry in exemptions or [])
-    interrupted = set(interrupted)
     handled = _by_arn(rescue_results)
     phase_of = dict((arn, KMS3) for arn in handled)
     enforced = _by_arn(enforce_results)
@@ -154,8 +157,6 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
     for key in discovery:
         arn = key["key_arn"]
         before = _verdict(key)
-        if arn in interrupted:
-            before.update(compliance=rotation.NON_COMPLIANT, reason=rotation.RESCUE_INTERRUPTED)
         exemption = exempt_by_arn.get(arn)
         if exemption:
             before["compliance"] = EXEMPT
@@ -181,6 +182,8 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
             "message": (result or key).get("message"),
             "error": error,
             "findings": findings_of.get(arn, []),
+            "finish_command": (result or {}).get("finish_command"),
+            "other_actor": bool((result or {}).get("other_actor")),
         })
     keys.sort(key=lambda entry: (entry["region"], entry["key_id"]))
     errors = [{"key_arn": entry["key_arn"] or entry["key_id"], "region": entry["region"], "message": entry["error"]}
@@ -214,7 +217,7 @@ def _after(before, result, verified, check_mode, exemption):
         return dict(before), "unchanged"
     else:
         after, source = _verdict(result), "predicted" if check_mode else "reported"
-        if not failed:
+        if not failed and not result.get("other_actor"):
             if result["actions"] or result["compliance"] == rotation.COMPLIANT:
                 after.update(compliance=rotation.COMPLIANT, reason=None)
             else:
@@ -255,8 +258,9 @@ def unverified(report):
     if run.get("check_mode") or run.get("mode") == "report":
         return []
     by_findings = (run.get("settings") or {}).get("scope") == "findings"
+    left_to_owner = owner_reasons(run.get("settings"))
     return [entry for entry in report["keys"]
-            if entry["after"]["compliance"] == rotation.NON_COMPLIANT and entry["after"]["reason"] not in OWNER_REASONS
+            if entry["after"]["compliance"] == rotation.NON_COMPLIANT and entry["after"]["reason"] not in left_to_owner
             and not (by_findings and not entry["findings"])]
 
 
@@ -308,24 +312,7 @@ def failure_message(report, fail_on_noncompliant, report_path=None):
     return "%s: %s.%s" % (target, " ".join(part.rstrip(".") + "." for part in parts).rstrip("."), where)
 
 
-def _journal_note(settings, interrupted):
-    """What this run says of interrupted rescues: where they are recorded and whether that outlives the job."""
-    if settings.get("mode") == "report" or settings.get("pending_deletion") != "cancel":
-        if interrupted:
-            return "%d key(s) were left Disabled by an interrupted rescue; a remediation run with " \
-                   "rotation_pending_deletion: cancel finishes them." % len(interrupted)
-        return None
-    path = settings.get("journal_file")
-    if settings.get("awx_job_id") is not None and settings.get("journal_default"):
-        return ("not recovered: the rescue journal %s is in this job's container and does not outlive it; if the job "
-                "stops between CancelKeyDeletion and EnableKey, the key stays Disabled and later runs report it as "
-                "KEY_DISABLED for its owner. Set rotation_journal_file to a path that outlives jobs to have the next "
-                "run finish such rescues." % path)
-    return ("recorded in %s before each CancelKeyDeletion; if this run stops before EnableKey, the next remediation "
-            "run that finds the journal re-enables the key while it is still Disabled." % path)
-
-
-def run_metadata(settings, kms_keys, finished, warnings, interrupted=()):
+def run_metadata(settings, kms_keys, finished, warnings):
     accounts = [key.get("account_id") for key in kms_keys if key.get("account_id")]
     return {
         "target": settings["target"],
@@ -345,7 +332,6 @@ def run_metadata(settings, kms_keys, finished, warnings, interrupted=()):
             "scope": settings.get("scope", "all"),
             "securityhub_update": bool(settings.get("securityhub_update")),
         },
-        "journal": {"path": settings.get("journal_file"), "note": _journal_note(settings, interrupted)},
         "warnings": list(warnings),
     }
 
@@ -375,10 +361,9 @@ def run_report(settings, discovery, plan, rescued, enforced, verified, finished,
     found, findings_error = findings_outcome(findings, settings)
     if findings_error:
         run_errors.append(findings_error)
-    interrupted = plan.get("interrupted") or []
-    metadata = run_metadata(settings, kms_keys or [], finished, warnings, interrupted)
+    metadata = run_metadata(settings, kms_keys or [], finished, warnings)
     report = build_report(kms_keys or [], rescue_results, enforce_results, verification, plan.get("exempt"), metadata,
-                          interrupted, run_errors, found)
+                          run_errors, found)
     report["findings"] = findings_section(found, findings_updated, bool(settings.get("check_mode")))
     for entry in report["findings"]:
         if entry["update"] == "failed":
@@ -443,6 +428,7 @@ def finding_updates(report, found, settings, when):
     check_mode = bool(report["run"].get("check_mode"))
     job = ("AWX job %s" % settings["awx_job_id"]) if settings.get("awx_job_id") is not None else (
         "the run of %s" % settings["target"])
+    left_to_owner = owner_reasons(settings)
     updates = []
     for finding in found or []:
         entry = entries.get(finding["key_arn"])
@@ -463,7 +449,10 @@ def finding_updates(report, found, settings, when):
             workflow, note = "RESOLVED", ("keyguard.kms found the key compliant (rotation %s) on %s; Security Hub "
                                           "confirms it at the control's next evaluation." % (
                                               _rotation_words(after), when))
-        elif after["reason"] in OWNER_REASONS:
+        elif after["reason"] == rotation.PENDING_DELETION and after["reason"] in left_to_owner:
+            workflow, note = "NOTIFIED", ("keyguard.kms: the key is scheduled for deletion and the run keeps such keys "
+                                          "(rotation_pending_deletion: keep): the deletion is the key owner's decision.")
+        elif after["reason"] in left_to_owner:
             workflow, note = "NOTIFIED", ("keyguard.kms: the key is Disabled, so its rotation cannot change; "
                                           "enabling it is the key owner's decision.")
         elif after["compliance"] == rotation.NON_COMPLIANT:
@@ -487,7 +476,7 @@ STATS_PREFIX = "keyguard_kms_rotation__"
 def stats_key(target):
     """The set_stats key of one target: AWX merges the artifacts of sliced jobs and workflow nodes with a
     shallow update, so each target has a top-level key of its own, a valid variable name."""
-    return STATS_PREFIX + re.sub(r"\W", "_", target)
+    return STATS_PREFIX + _names.variable_part(target)
 
 
 def published_stats(report, files=(), uris=()):
@@ -499,13 +488,13 @@ def published_stats(report, files=(), uris=()):
 
 
 def report_uploads(settings, files):
-    """Where each report file goes in S3: <prefix><host>/<started>/<file>, so no run overwrites another's."""
+    """Where each report file goes in S3: <prefix><host>/<started>-<run id>/<file>, so no run overwrites another's."""
     if not settings.get("report_s3_bucket"):
         return []
-    stamp = settings["started"].replace(":", "")
+    stamp = "%s-%s" % (settings["started"].replace(":", ""), settings["run_id"])
     uploads = []
     for path in files:
-        key = "%s%s/%s/%s" % (settings["report_s3_prefix"], settings["target"], stamp, path.rsplit("/", 1)[-1])
+        key = "%s%s/%s/%s" % (settings["report_s3_prefix"], settings["report_name"], stamp, os.path.basename(path))
         uploads.append({"src": path, "bucket": settings["report_s3_bucket"], "key": key,
                         "uri": "s3://%s/%s" % (settings["report_s3_bucket"], key)})
     return uploads
@@ -551,9 +540,6 @@ def report_markdown(report):
         "| Started / finished | %s / %s |" % (_cell(run.get("started")), _cell(run.get("finished"))),
         "| Result | **%s** |" % ("COMPLIANT" if summary["compliant"] else "NOT COMPLIANT"),
     ]
-    journal = run.get("journal") or {}
-    if journal.get("note"):
-        lines.append("| Interrupted rescues | %s |" % _cell(journal["note"]))
     lines += [
         "",
         "## Summary",
@@ -574,11 +560,18 @@ def report_markdown(report):
         lines += ["| %s | %s | %s |" % (_cell(e["key_arn"]), _cell(e["region"]), _cell(e["message"])) for e in errors]
     for warning in run.get("warnings") or []:
         lines += ["", "> %s" % warning.replace("\n", " ")]
+    half_done = [k for k in report["keys"] if k["finish_command"]]
+    if half_done:
+        lines += ["", "## Left half-way: finish these by hand", "", "| key | region | state now | finish with |",
+                  "|---|---|---|---|"]
+        lines += ["| %s | %s | %s | `%s` |" % (_cell(k["key_id"]), k["region"], _cell(k["after"]["key_state"]),
+                                               k["finish_command"]) for k in half_done]
     failing = [k for k in report["keys"] if k["after"]["compliance"] == rotation.NON_COMPLIANT]
+    left_to_owner = owner_reasons(run.get("settings"))
     for title, group in (
-        ("Still not compliant", [k for k in failing if k["after"]["reason"] not in OWNER_REASONS]),
-        ("Needs the key owner: disabled keys whose rotation KMS cannot change",
-         [k for k in failing if k["after"]["reason"] in OWNER_REASONS]),
+        ("Still not compliant", [k for k in failing if k["after"]["reason"] not in left_to_owner]),
+        ("Needs the key owner: disabled keys whose rotation KMS cannot change, and deletions the run keeps",
+         [k for k in failing if k["after"]["reason"] in left_to_owner]),
     ):
         if group:
             lines += ["", "## " + title, "", "| key | region | reason | message |", "|---|---|---|---|"]

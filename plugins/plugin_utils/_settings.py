@@ -7,8 +7,8 @@
 meta/argument_specs.yml checks types, but Ansible lets a string pass as a list
 and never converts the variables, so every value the role acts on is checked
 here, with a message that names the variable and says what to write instead.
-The report folder and the rescue journal are created and tried for writing now,
-not after keys were changed.
+The report folder is created and tried for writing now, not after keys were
+changed.
 
 This is a private module: its interface may change without notice.
 """
@@ -16,18 +16,20 @@ This is a private module: its interface may change without notice.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import os
 import re
+import secrets
 import tempfile
 
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
-from ansible_collections.keyguard.kms.plugins.module_utils._journal import path_error as journal_path_error
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import parse_role_arn
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import rate_limit_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
+from ansible_collections.keyguard.kms.plugins.plugin_utils import _names
 
 MODES = ("remediate", "report")
 PENDING_DELETION_CHOICES = ("cancel", "keep")
@@ -43,7 +45,12 @@ DEPRECATED_VARIABLES = {
                               "rotation_stall_timeout; remove the variable",
 }
 DEPRECATION_VERSION = "1.0.0"
-_S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/.*)?$")
+_S3_URI = re.compile(r"^s3://([^/]*)(/.*)?$")
+# General purpose bucket names, as the S3 user guide's naming rules give them.
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+DEFAULT_LOCK_TIMEOUT = 300
 _EXEMPT_FIELDS = ("key", "reason")
 
 
@@ -68,18 +75,27 @@ def check(args, environ, cwd, host, check_mode, started=None):
     settings = inputs.settings
     settings.update(
         target=host,
+        # Host names come from AWS account names: only these derived names reach paths and variables.
+        report_name=_names.file_name(host),
         mode=_choice(inputs, args, "mode", MODES, "remediate"),
         check_mode=bool(check_mode),
         started=started or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # Tells apart two runs of one host started in the same second.
+        run_id=secrets.token_hex(3),
         awx_job_id=args.get("awx_job_id"),
     )
+    account_error = args.get("aws_account_error")
+    if account_error:
+        inputs.errors.append("the inventory could not read this account (%s): fix that, then run again" % (
+            account_error,))
     _regions(inputs, args, environ)
     _securityhub(inputs, args)
     _rotation(inputs, args)
     _exemptions(inputs, args)
     _tuning(inputs, args)
     _credentials(inputs, args)
-    _files(inputs, args, cwd, host)
+    _files(inputs, args, cwd)
+    _lock(inputs, args)
     for variable, why in DEPRECATED_VARIABLES.items():
         if args.get(variable) is not None:
             inputs.deprecations.append("%s is deprecated and ignored: %s" % (variable, why))
@@ -99,6 +115,8 @@ def _regions(inputs, args, environ):
     regions = args.get("rotation_regions")
     if regions is None:
         regions = []
+    if isinstance(regions, list) and all(isinstance(region, str) for region in regions):
+        regions = list(dict.fromkeys(regions))  # one Region named twice is read once
     if not isinstance(regions, list) or not all(isinstance(region, str) for region in regions):
         inputs.error("rotation_regions", "must be a list of Region names, for example [eu-west-1, us-east-1]; got %r"
                      % (regions,))
@@ -157,6 +175,8 @@ def _rotation(inputs, args):
     settings["pending_deletion"] = pending
     settings["state"] = _choice(inputs, args, "rotation_state", ("enabled", "disabled"), "enabled")
     period = args.get("rotation_period_days", rotation.DEFAULT_ROTATION_PERIOD_DAYS)
+    if isinstance(period, str) and period.strip().isdigit():
+        period = int(period.strip())  # -e rotation_period_days=180 arrives as text
     problem = rotation.period_error(period)
     if problem:
         inputs.error("rotation_period_days", "must be a whole number of days from %d to %d, got %r" % (
@@ -227,7 +247,7 @@ def _credentials(inputs, args):
                          "arn:%s:iam::%s:role/..." % (parsed[0], partition, partition, parsed[1]))
 
 
-def _files(inputs, args, cwd, host):
+def _files(inputs, args, cwd):
     settings = inputs.settings
     report_dir = args.get("rotation_report_dir")
     if report_dir is None:
@@ -242,16 +262,29 @@ def _files(inputs, args, cwd, host):
         inputs.error("rotation_report_formats", "must be a list of %s, got %r" % (", ".join(REPORT_FORMATS), formats))
         formats = list(REPORT_FORMATS)
     settings["report_formats"] = formats
-    journal = args.get("rotation_journal_file")
-    settings["journal_default"] = journal is None
-    if journal is None and settings["report_dir"]:
-        journal = os.path.join(settings["report_dir"], ".%s.rescue-journal" % host)
-    if journal is not None:
-        journal_problem = journal_path_error(journal)
-        if journal_problem:
-            inputs.errors.append("rotation_journal_file: " + journal_problem)
-    settings["journal_file"] = os.path.abspath(os.path.expanduser(journal)) if journal else None
+    settings["interrupted_rescues_file"] = None
+    if settings["report_dir"]:
+        settings["interrupted_rescues_file"] = _names.inside(settings["report_dir"], "%s.interrupted-%s-%s.json" % (
+            settings["report_name"], settings["started"].replace(":", ""), settings["run_id"]))
     _report_bucket(inputs, args)
+
+
+def _lock(inputs, args):
+    """Where two remediations of one account from this controller wait for each other."""
+    settings = inputs.settings
+    folder = args.get("rotation_lock_dir") or os.path.join(tempfile.gettempdir(), "keyguard-kms-%d" % os.getuid())
+    timeout = args.get("rotation_lock_timeout", DEFAULT_LOCK_TIMEOUT)
+    if isinstance(timeout, str) and timeout.strip().isdigit():
+        timeout = int(timeout.strip())
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
+        inputs.error("rotation_lock_timeout", "must be a whole number of seconds, 0 or more, got %r" % (timeout,))
+        timeout = 0
+    role = parse_role_arn(args.get("rotation_assume_role_arn") or "")
+    # Without a role the account is not known before a call: the host and its credentials stand for it.
+    target = "account-%s" % role[1] if role else "host-%s-%s" % (settings["report_name"], _names.digest("\n".join(
+        str(args.get(name) or "") for name in ("rotation_aws_profile", "rotation_aws_access_key"))))
+    settings["lock"] = {"folder": os.path.abspath(os.path.expanduser(str(folder))), "target": target,
+                        "timeout": timeout}
 
 
 def _report_bucket(inputs, args):
@@ -265,12 +298,37 @@ def _report_bucket(inputs, args):
         inputs.error("rotation_report_s3_uri", "must be an S3 URI, for example s3://security-reports/keyguard; "
                      "got %r" % (uri,))
         return
+    problem = bucket_name_error(match.group(1))
+    if problem:
+        inputs.error("rotation_report_s3_uri", "names bucket %r, which S3 refuses: %s" % (match.group(1), problem))
+        return
     prefix = (match.group(2) or "/").strip("/")
     region = args.get("rotation_report_s3_region") or (settings.get("regions") or [None])[0]
     if region:
         inputs.errors.extend("rotation_report_s3_region: " + problem for problem in region_errors([region]))
     settings.update(report_s3_bucket=match.group(1), report_s3_prefix=prefix + "/" if prefix else "",
                     report_s3_region=region)
+
+
+def bucket_name_error(name):
+    """Why S3 refuses ``name`` as a general purpose bucket name, or None."""
+    if not _BUCKET.match(name):
+        return ("a bucket name has 3 to 63 characters: lowercase letters, digits, dots and hyphens, beginning and "
+                "ending with a letter or digit")
+    if ".." in name:
+        return "two dots may not stand side by side"
+    try:
+        ipaddress.IPv4Address(name)
+        return "a bucket name may not look like an IP address"
+    except ValueError:
+        pass
+    for prefix in _BUCKET_RESERVED_PREFIXES:
+        if name.startswith(prefix):
+            return "the prefix %s is reserved" % prefix
+    for suffix in _BUCKET_RESERVED_SUFFIXES:
+        if name.endswith(suffix):
+            return "the suffix %s is reserved" % suffix
+    return None
 
 
 def folder_error(path):

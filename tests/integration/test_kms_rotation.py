@@ -174,7 +174,7 @@ def test_bad_keys_fail_the_task_after_every_other_key_is_done(emulator, account,
         ({"key_id": "alias/x", "rate_limits": {"EnableKeyRotaton": 5}}, "unknown operation 'EnableKeyRotaton'"),
         ({"key_id": "alias/x", "rate_limits": {"DescribeKey": 1e-300}}, "DescribeKey must be a number of requests "
          "per second of at least 0.1"),
-        ({"key_id": "alias/x", "rescue_journal": "/tmp"}, "rescue_journal: the rescue journal path /tmp is a folder"),
+        ({"key_id": "alias/x", "interrupted_rescues_file": "/tmp"}, "interrupted_rescues_file: /tmp must be a file path"),
         ({"key_ids": ["alias/x"], "regions": []}, "regions is empty"),
         ({"key_id": "alias/x", "stall_timeout": 0}, "stall_timeout must be 1 or more"),
     ],

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from xml.etree import ElementTree
@@ -210,19 +211,59 @@ def test_set_stats_of_every_host_survive_awx_merging_sliced_jobs(emulator, fleet
         assert summary["reports"][0].endswith("target-%d.json" % index)
 
 
-def test_reports_are_published_to_s3(emulator, fleet, account):
+HOSTILE_HOSTS = ["../../../escaped", "team/pay", "acct.one", "acct-one", "acct one", "prød-1"]
+
+
+def test_host_names_from_account_names_never_escape_or_collide(emulator, fleet, new_account, tmp_path):
+    """With hostname: account_name, each account's owner picks its host name."""
+    for host in HOSTILE_HOSTS:
+        account = new_account()
+        seed({"us-east-1": emulator.client(account)}, "us-east-1", kinds=["symmetric_off"])
+        fleet.add_target(host, account, rotation_regions=["us-east-1"])
+    private = tmp_path / "runner"
+    (private / "inventory").mkdir(parents=True)
+    (private / "inventory" / "hosts.yml").write_text(open(fleet.inventory()).read())
+    (private / "project").mkdir()
+    (private / "project" / "remediate.yml").write_text(
+        "- name: Remediate\n  ansible.builtin.import_playbook: keyguard.kms.remediate\n")
+    stats = runner_job(private, "remediate.yml", "all", "hostile")
+    assert len(stats) == len(HOSTILE_HOSTS), sorted(stats)
+    assert sorted(summary["target"] for summary in stats.values()) == sorted(HOSTILE_HOSTS)
+    assert all(re.match(r"^keyguard_kms_rotation__[A-Za-z0-9_]+$", key) for key in stats)
+    for summary in stats.values():
+        assert summary["keys_changed"] == 1 and summary["errors"] == 0
+        for path in summary["reports"]:
+            assert os.path.dirname(path) == str(fleet.report_dir), path
+    written = sorted(path.name for path in fleet.report_dir.iterdir() if path.suffix == ".json")
+    assert len(written) == len(HOSTILE_HOSTS) and "acct.one.json" in written, written
+    assert not list(tmp_path.parent.parent.glob("escaped*")) and not (tmp_path / "escaped.json").exists()
+
+
+def test_reports_are_published_to_s3_once_per_run_and_a_failed_upload_says_why(emulator, fleet, account):
     seed({"us-east-1": emulator.client(account)}, "us-east-1", kinds=["symmetric_off"])
     emulator.boto3_client("s3", account).create_bucket(Bucket="security-reports")
-    fleet.add_target("target", account, rotation_regions=["us-east-1"],
+    fleet.add_target("team/pay", account, rotation_regions=["us-east-1"],
                      rotation_report_s3_uri="s3://security-reports/keyguard/kms")
-    code, output = fleet.run("report")
-    assert code == 0, output[-3000:]
+    for _run in range(2):
+        code, output = fleet.run("report")
+        assert code == 0, output[-3000:]
     objects = emulator.boto3_client("s3", account).list_objects_v2(Bucket="security-reports")["Contents"]
     keys = sorted(item["Key"] for item in objects)
-    assert len(keys) == 3 and all(key.startswith("keyguard/kms/target/") for key in keys)
-    assert [key.rsplit("/", 1)[1] for key in keys] == ["target.json", "target.junit.xml", "target.md"]
+    folders = sorted(set(key.rsplit("/", 1)[0] for key in keys))
+    assert len(keys) == 6 and len(folders) == 2, keys
+    assert all(re.match(r"^keyguard/kms/team-pay-[0-9a-f]{10}/\d{4}-\d\d-\d\dT\d{6}Z-[0-9a-f]{6}$", folder)
+               for folder in folders), folders
+    name = folders[0].split("/")[2]
+    assert [key.rsplit("/", 1)[1] for key in keys[:3]] == [name + ".json", name + ".junit.xml", name + ".md"]
     body = emulator.boto3_client("s3", account).get_object(Bucket="security-reports", Key=keys[0])["Body"].read()
-    assert json.loads(body)["run"]["target"] == "target"
+    assert json.loads(body)["run"]["target"] == "team/pay"
+
+    fleet.add_target("team/pay", account, rotation_regions=["us-east-1"],
+                     rotation_report_s3_uri="s3://no-such-reports-bucket/keyguard")
+    code, output = fleet.run("report")
+    assert code != 0 and "Reports not published to s3://no-such-reports-bucket/keyguard/" in output
+    failure = [line for line in output.splitlines() if "Reports not published" in line][-1]
+    assert "NoSuchBucket" in failure or "does not exist" in failure or "not found" in failure.lower(), failure
 
 
 def test_credentials_never_appear_in_output_or_files(emulator, fleet, account, tmp_path):

@@ -1,12 +1,13 @@
 """KMS.3 rescues that never re-enable an owner's key, results that say what happened, inputs checked first.
 
-Each test reproduces one case of the outside review (issue 8) against the emulator.
+Each test reproduces one case of an outside review (issues 8 and 15) against the emulator.
 """
 
 import json
 import os
 import signal
 import sys
+import threading
 import time
 
 import pytest
@@ -44,70 +45,110 @@ def kill_main_process_only(process):
     return time.time()
 
 
-def test_a_stale_journal_record_never_reenables_a_key_its_owner_disabled(emulator, fleet, account, tmp_path):
+def test_a_failed_rescue_never_reenables_a_key_its_owner_has_since_cancelled_and_kept_disabled(
+        emulator, fleet, account):
+    """Issue 15's repro: CancelKeyDeletion denied, the owner then cancels it and keeps the key Disabled."""
     clients = {"us-east-1": emulator.client(account)}
-    keys = [create_key(clients, "us-east-1", "pending_on_180", number) for number in range(2)]
+    keys = [create_key(clients, "us-east-1", "pending_off", number) for number in range(2)]
     fleet.add_target("target", account, rotation_regions=["us-east-1"])
-    journal = fleet.report_dir / ".target.rescue-journal"
-    # EnableKey is carried out but never answered: the run is killed after EnableKey, before the strike-off.
-    emulator.set_faults(account, hang={"operation": "EnableKey", "seconds": 20, "after": True})
-    process = fleet.start("remediate", tmp_path / "killed.log")
-    assert wait_for(lambda: operations(emulator, account).count("EnableKey") == len(keys)), \
-        (tmp_path / "killed.log").read_text()[-3000:]
-    killed = kill_main_process_only(process)
-    emulator.clear_faults(account)
-    assert journal.read_text().count("+ ") == len(keys)
-    assert all(key_state(emulator, account, key["key_id"]) == "Enabled" for key in keys)
-    # Stopping the run stops its KMS calls, although the worker and module are not in its process group.
-    time.sleep(4)
-    late = [r for r in emulator.recorded_requests(account) if r["time"] > killed + 3]
-    assert late == [], late
-
+    emulator.set_faults(account, deny={"operations": ["CancelKeyDeletion"], "key_ids": [keys[0]["key_id"]]})
     code, output = fleet.run("remediate")
-    assert code == 0, output[-3000:]
-    assert not journal.exists(), "seeing the keys Enabled ends their records"
+    emulator.clear_faults(account)
+    assert code != 0 and "AccessDeniedException" in output
+    assert key_state(emulator, account, keys[1]["key_id"]) == "Enabled", "the other key is rescued"
 
-    clients["us-east-1"].disable_key(KeyId=keys[0]["key_id"])  # the owner's decision
+    clients["us-east-1"].cancel_key_deletion(KeyId=keys[0]["key_id"])  # the owner's decision: keep it Disabled
     since = len(emulator.recorded_requests(account))
     code, output = fleet.run("remediate")
     assert code == 0, output[-3000:]
     assert [op for op in operations(emulator, account, since, keys[0]["key_id"]) if op in WRITES] == []
     assert key_state(emulator, account, keys[0]["key_id"]) == "Disabled"
     entry = [k for k in fleet.report("target")["keys"] if k["key_id"] == keys[0]["key_id"]][0]
-    assert (entry["after"]["key_state"], entry["actions"]) == ("Disabled", [])
+    assert (entry["before"]["reason"], entry["after"]["key_state"], entry["actions"]) == ("KEY_DISABLED", "Disabled", [])
 
 
-def test_an_interrupted_rescue_is_finished_only_where_the_journal_outlives_the_run(
-        emulator, fleet, new_account, tmp_path):
-    """Killed between CancelKeyDeletion and EnableKey: one target keeps its journal, the other (an AWX job
-    without rotation_journal_file) loses it with its container."""
-    lasting, awx = new_account(), new_account()
-    lasting_journal = tmp_path / "lasting" / "journal"
-    for account in (lasting, awx):
-        create_key({"us-east-1": emulator.client(account)}, "us-east-1", "pending_on_180")
-        emulator.set_faults(account, hang={"operation": "EnableKey", "seconds": 20})
-    fleet.add_target("lasting", lasting, rotation_regions=["us-east-1"], rotation_journal_file=str(lasting_journal))
-    fleet.add_target("awx", awx, rotation_regions=["us-east-1"], awx_job_id=4242)
+def test_a_run_killed_between_cancel_and_enable_leaves_the_key_disabled_and_says_how_to_finish(
+        emulator, fleet, account, tmp_path):
+    clients = {"us-east-1": emulator.client(account)}
+    keys = [create_key(clients, "us-east-1", "pending_off", number) for number in range(2)]
+    fleet.add_target("target", account, rotation_regions=["us-east-1"])
+    emulator.set_faults(account, hang={"operation": "EnableKey", "seconds": 20})
     process = fleet.start("remediate", tmp_path / "killed.log")
-    assert wait_for(lambda: all("EnableKey" in operations(emulator, account) for account in (lasting, awx)))
-    kill_main_process_only(process)
-    for account in (lasting, awx):
-        emulator.clear_faults(account)
-        assert [k["metadata"]["KeyState"] for k in emulator.state(account)] == ["Disabled"]
-    # The AWX job's container is gone, and its journal with it.
-    (fleet.report_dir / ".awx.rescue-journal").unlink()
+    assert wait_for(lambda: operations(emulator, account).count("EnableKey") == len(keys)), \
+        (tmp_path / "killed.log").read_text()[-3000:]
+    killed = kill_main_process_only(process)
+    emulator.clear_faults(account)
+    # Stopping the run stops its KMS calls, although the worker and module are not in its process group.
+    time.sleep(4)
+    late = [r for r in emulator.recorded_requests(account) if r["time"] > killed + 3]
+    assert late == [], late
+    assert all(key_state(emulator, account, key["key_id"]) == "Disabled" for key in keys)
+    # The killed run's own word on it, written on its way out: which keys, and the command that finishes each.
+    notes = list(fleet.report_dir.glob("target.interrupted-*.json"))
+    assert len(notes) == 1, list(fleet.report_dir.iterdir())
+    note = json.loads(notes[0].read_text())
+    assert sorted(entry["key_arn"] for entry in note["keys"]) == sorted(key["arn"] for key in keys)
+    for entry in note["keys"]:
+        assert entry["finish_command"].startswith("aws kms enable-key --key-id %s --region us-east-1 && "
+                                                  "aws kms enable-key-rotation" % entry["key_arn"])
+        assert "Disabled with its deletion cancelled" in entry["message"]
 
+    since = len(emulator.recorded_requests(account))
     code, output = fleet.run("remediate")
     assert code == 0, output[-3000:]
-    assert [(k["metadata"]["KeyState"], k["rotation_period_days"]) for k in emulator.state(lasting)] == [
-        ("Enabled", 180)]
-    finished = fleet.report("lasting")["keys"][0]
-    assert (finished["before"]["reason"], finished["actions"]) == ("RESCUE_INTERRUPTED", ["EnableKey", "EnableKeyRotation"])
-    assert [k["metadata"]["KeyState"] for k in emulator.state(awx)] == ["Disabled"]
-    left = fleet.report("awx")
-    assert (left["keys"][0]["after"]["key_state"], left["keys"][0]["actions"]) == ("Disabled", [])
-    assert left["run"]["journal"]["note"].startswith("not recovered: the rescue journal")
-    assert "Interrupted rescues | not recovered" in fleet.report("awx", ".md")
+    assert [op for op in operations(emulator, account, since) if op in WRITES] == []
+    report = fleet.report("target")
+    assert [(k["before"]["reason"], k["after"]["key_state"], k["actions"]) for k in report["keys"]] == [
+        ("KEY_DISABLED", "Disabled", [])] * len(keys)
+    assert "Needs the key owner" in fleet.report("target", ".md")
+
+
+def test_two_remediations_of_one_target_never_act_at_once(emulator, fleet, account, tmp_path):
+    clients = {"us-east-1": emulator.client(account)}
+    keys = [create_key(clients, "us-east-1", "pending_on_180", number) for number in range(3)]
+    fleet.add_target("target", account, rotation_regions=["us-east-1"])
+    emulator.set_faults(account, hang={"operation": "CancelKeyDeletion", "seconds": 12})
+    first = fleet.start("remediate", tmp_path / "first.log")
+    assert wait_for(lambda: emulator.faults_injected(account).get("hang", 0) >= 1), \
+        (tmp_path / "first.log").read_text()[-3000:]
+    emulator.clear_faults(account)
+    waiting = fleet.start("remediate", tmp_path / "waiting.log", extra_vars={"rotation_lock_timeout": 120})
+    code, output = fleet.run("remediate", extra_vars={"rotation_lock_timeout": 0})
+    assert code != 0 and "another remediation of host-target-" in output
+    assert "is still running on this controller (ansible-playbook PID %d" % first.pid in output
+    assert "nothing was changed" in output and "TASK [keyguard.kms.rotation : Discover" not in output
+    assert first.wait(timeout=300) == 0, (tmp_path / "first.log").read_text()[-3000:]
+    assert waiting.wait(timeout=300) == 0, (tmp_path / "waiting.log").read_text()[-3000:]
+    assert "waiting up to 120 s before any change" in (tmp_path / "waiting.log").read_text()
+    cancels = operations(emulator, account).count("CancelKeyDeletion")
+    assert cancels == len(keys), "each key's deletion is cancelled once, by the run that holds the lock"
+    assert all(key_state(emulator, account, key["key_id"]) == "Enabled" for key in keys)
+    assert fleet.report("target")["summary"]["after"]["ERROR"] == 0
+
+
+def test_a_key_rescued_by_another_actor_meanwhile_is_reported_as_it_is_not_as_an_error(
+        emulator, account, run_playbook):
+    """Another controller's run (the lock cannot see it) cancels the deletion between this run's read and write."""
+    client = emulator.client(account)
+    key = create_key({"us-east-1": client}, "us-east-1", "pending_on_180")
+    emulator.set_faults(account, hang={"operation": "CancelKeyDeletion", "seconds": 6})
+    outcome = {}
+    worker = threading.Thread(target=lambda: outcome.update(run=run_playbook(account, [{
+        "name": "rescue", "keyguard.kms.kms_rotation": {"key_id": key["arn"], "pending_deletion": "cancel"},
+        "ignore_errors": True}])))
+    worker.start()
+    assert wait_for(lambda: emulator.faults_injected(account).get("hang", 0) >= 1)
+    emulator.clear_faults(account)
+    client.cancel_key_deletion(KeyId=key["key_id"])  # the other run's rescue, all of it
+    client.enable_key(KeyId=key["key_id"])
+    client.enable_key_rotation(KeyId=key["key_id"], RotationPeriodInDays=180)
+    worker.join(timeout=120)
+    result = outcome["run"].task("rescue")["result"]
+    assert outcome["run"].task("rescue")["status"] != "failed", result
+    assert (result["compliance"], result["other_actor"], result["key_state"], result["actions"]) == (
+        "COMPLIANT", True, "Enabled", [])
+    assert result["message"].startswith("done by another actor") and "Finish with" not in result["message"]
+    assert result["finish_command"] is None
 
 
 @pytest.mark.parametrize(
@@ -132,8 +173,9 @@ def test_a_partial_rescue_says_what_was_done_and_how_to_finish(emulator, account
     assert (result["compliance"], result["reason"], result["actions"]) == ("ERROR", code, ["CancelKeyDeletion"])
     assert result["key_state"] == "Disabled" == key_state(emulator, account, key["key_id"])
     assert result["changed"] is True
-    assert "deletion cancelled" in result["message"] and "The key is now Disabled" in result["message"]
+    assert "deletion cancelled" in result["message"] and "Disabled with its deletion cancelled" in result["message"]
     assert "aws kms enable-key --key-id %s --region us-east-1" % key["arn"] in result["message"]
+    assert result["finish_command"].startswith("aws kms enable-key --key-id %s --region us-east-1" % key["arn"])
     assert "1 of 1 keys failed" in result["msg"]
 
 
@@ -151,8 +193,11 @@ def test_bad_role_inputs_fail_each_host_before_any_call(emulator, fleet, new_acc
         "empty-report-dir": ({"rotation_report_dir": ""}, "rotation_report_dir is empty"),
         "report-dir-is-a-file": ({"rotation_report_dir": str(afile)}, "is a file, not a folder"),
         "report-dir-unwritable": ({"rotation_report_dir": str(afile / "sub")}, "cannot be created or written"),
-        "journal-is-a-folder": ({"rotation_journal_file": str(tmp_path)}, "rotation_journal_file: the rescue "
-                                "journal path %s is a folder" % tmp_path),
+        "account-unreadable": ({"aws_account_error": "account:ListRegions failed with AccessDeniedException"},
+                               "the inventory could not read this account (account:ListRegions failed"),
+        "bucket-with-two-dots": ({"rotation_report_s3_uri": "s3://a..b/reports"}, "two dots may not stand"),
+        "bucket-like-an-ip": ({"rotation_report_s3_uri": "s3://192.168.1.1/reports"}, "look like an IP address"),
+        "bucket-xn": ({"rotation_report_s3_uri": "s3://xn--reports/x"}, "the prefix xn-- is reserved"),
         "no-region": ({"rotation_regions": []}, "rotation_regions is empty and no Region is set"),
         "region-string": ({"rotation_regions": "us-east-1"}, "rotation_regions must be a list of Region names"),
         "tiny-rate": ({"rotation_rate_limits": {"DescribeKey": 1e-300}},
@@ -241,13 +286,3 @@ def test_a_hung_endpoint_ends_the_task_in_bounded_time_naming_it(emulator, accou
     assert "Traceback" not in run.stdout
     # Given up after stall_timeout, far from the 50 attempts allowed: a few tries per task, then nothing.
     assert operations(emulator, account).count("DescribeKey") < 20
-
-
-def test_journal_records_are_shaped_for_the_next_run(emulator, fleet, account):
-    """A real rescue leaves no record behind; the journal file is gone once every rescue is finished."""
-    seed({"us-east-1": emulator.client(account)}, "us-east-1", kinds=["pending_off"])
-    fleet.add_target("target", account, rotation_regions=["us-east-1"])
-    code, output = fleet.run("remediate")
-    assert code == 0, output[-3000:]
-    assert not (fleet.report_dir / ".target.rescue-journal").exists()
-    assert json.loads(json.dumps(fleet.report("target")["run"]["journal"]))["path"].endswith(".target.rescue-journal")

@@ -15,9 +15,9 @@ import pytest
 from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
 from ansible_collections.keyguard.kms.plugins.module_utils._aws import RateLimiter
+from ansible_collections.keyguard.kms.plugins.module_utils._enforce import HalfDoneRescues
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import RotationEnforcer
 from ansible_collections.keyguard.kms.plugins.module_utils._enforce import enforce_in_regions
-from ansible_collections.keyguard.kms.plugins.module_utils._journal import RescueJournal
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
 
 REGION = "us-east-1"
@@ -215,100 +215,107 @@ def crash(_kid):
     raise SystemExit("killed")
 
 
-def test_interrupted_rescue_is_finished_by_the_next_run(tmp_path):
-    journal = RescueJournal(str(tmp_path / "journal"))
-    keys = dict([make_key(1, "PendingDeletion", rotation=(True, 200)), make_key(2, "PendingDeletion")])
+def writes(service):
+    return [call for call in service.calls if call[0] not in ("DescribeKey", "GetKeyRotationStatus")]
+
+
+def test_a_killed_rescue_leaves_a_disabled_key_that_later_runs_leave_to_its_owner():
+    keys = dict([make_key(1, "PendingDeletion"), make_key(2, "PendingDeletion")])
     service = FakeService(keys)
-    # The first run dies right after CancelKeyDeletion of key 1.
+    half_done = HalfDoneRescues()
+    # The run dies right after CancelKeyDeletion of key 1.
     real_enable_key = service.enable_key
     service.enable_key = crash
     with pytest.raises(SystemExit):
-        RotationEnforcer(service, RESCUE, False, 1, journal).run([key_id(1)])
+        RotationEnforcer(service, RESCUE, False, 1, half_done=half_done).run([key_id(1)])
+    arn = keys[key_id(1)]["metadata"]["Arn"]
     assert keys[key_id(1)]["metadata"]["KeyState"] == "Disabled"
-    assert list(journal.live_records()) == [keys[key_id(1)]["metadata"]["Arn"]]
+    # What the killed module notes on its way out: the key and the command that finishes it.
+    assert half_done.stop() == [{"key_arn": arn, "region": REGION, "finish_command": (
+        "aws kms enable-key --key-id %s --region %s && aws kms enable-key-rotation --key-id %s --region %s "
+        "--rotation-period-in-days 365" % (arn, REGION, arn, REGION))}]
 
     service.enable_key = real_enable_key
-    predicted = RotationEnforcer(service, RESCUE, True, 2, journal).run([key_id(1), key_id(2)])
-    assert predicted[0]["actions"] == ["EnableKey", "EnableKeyRotation"]
-    assert predicted[0]["reason"] == "RESCUE_INTERRUPTED"
-    assert predicted[0]["rotation_period_days"] == 200  # read while Disabled: the prediction is exact
-    results = RotationEnforcer(service, RESCUE, False, 2, journal).run([key_id(1), key_id(2)])
-    assert [r["actions"] for r in results] == [["EnableKey", "EnableKeyRotation"],
-                                               ["CancelKeyDeletion", "EnableKey", "EnableKeyRotation"]]
-    assert keys[key_id(1)]["metadata"]["KeyState"] == "Enabled" and keys[key_id(1)]["rotation"] == (True, 200)
-    assert journal.live_records() == {}
-    journal.compact()
-    assert not (tmp_path / "journal").exists()
-
-
-def test_a_stale_record_never_enables_a_key_its_owner_disabled(tmp_path):
-    """Killed after EnableKey and before the strike-off; a later run sees the key Enabled; its owner disables it."""
-    journal = RescueJournal(str(tmp_path / "journal"))
-    keys = dict([make_key(1, "PendingDeletion")])
-    arn = keys[key_id(1)]["metadata"]["Arn"]
-    service = FakeService(keys)
-    journal.begin(arn)  # as the first run did before CancelKeyDeletion ...
-    service.cancel_deletion(key_id(1))
-    service.enable_key(key_id(1))  # ... and EnableKey worked just before the kill.
-    keep = rotation.desired_rotation("enabled", 365, "maximum", "keep")
-    # Any run that sees the key Enabled ends the record, check mode and KMS.4-only runs included.
-    RotationEnforcer(service, keep, True, 1, journal).run([key_id(1)])
-    assert journal.live_records() == {}
-    keys[key_id(1)]["metadata"]["KeyState"] = "Disabled"  # the owner's decision
     service.calls.clear()
-    results = RotationEnforcer(service, RESCUE, False, 1, journal).run([key_id(1)])
-    assert (results[0]["reason"], results[0]["actions"]) == ("KEY_DISABLED", [])
-    assert [call for call in service.calls if call[0] not in ("DescribeKey", "GetKeyRotationStatus")] == []
+    for check_mode in (True, False):
+        results = RotationEnforcer(service, RESCUE, check_mode, 2).run([key_id(1), key_id(2)])
+        assert (results[0]["reason"], results[0]["actions"]) == ("KEY_DISABLED", [])
+    assert [call[0] for call in writes(service) if call[1] == key_id(1)] == []
+    assert keys[key_id(1)]["metadata"]["KeyState"] == "Disabled"
+    assert keys[key_id(2)]["metadata"]["KeyState"] == "Enabled", "the other key is rescued as usual"
 
 
-def test_a_record_lives_for_one_run_and_a_limited_time(tmp_path):
-    import datetime
-
-    now = [datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)]
-    journal = RescueJournal(str(tmp_path / "journal"), max_age_days=7, clock=lambda: now[0])
-    keys = dict([make_key(1, "Disabled"), make_key(2, "Disabled")])
-    for number in (1, 2):
-        journal.begin(keys[key_id(number)]["metadata"]["Arn"])
-    now[0] += datetime.timedelta(days=8)
-    results = RotationEnforcer(FakeService(keys), RESCUE, True, 1, journal).run([key_id(1)])
-    assert results[0]["reason"] == "KEY_DISABLED"  # too old to be honoured
-    assert journal.live_records() == {}
-
-    now[0] -= datetime.timedelta(days=8)
-    service = FakeService(keys)
-
-    def throttled(_kid):
-        raise AwsError("EnableKey", "ThrottlingException", "slow down")
-
-    service.enable_key = throttled
-    results = RotationEnforcer(service, RESCUE, False, 1, journal).run([key_id(2)])
-    assert results[0]["compliance"] == "ERROR" and "aws kms enable-key --key-id" in results[0]["message"]
-    assert keys[key_id(2)]["metadata"]["Arn"] not in journal.live_records(), "the next run consumes the record"
+def test_a_stopped_run_starts_no_further_step():
+    keys = dict([make_key(1, "PendingDeletion")])
+    half_done = HalfDoneRescues()
+    half_done.stop()
+    results = RotationEnforcer(FakeService(keys), RESCUE, False, 1, half_done=half_done).run([key_id(1)])
+    assert results[0]["actions"] == [] and keys[key_id(1)]["metadata"]["KeyState"] == "PendingDeletion"
 
 
-def test_a_rescue_that_fails_half_way_says_what_was_done_and_how_to_finish(tmp_path):
-    journal = RescueJournal(str(tmp_path / "journal"))
+def test_a_rescue_that_fails_half_way_says_what_was_done_and_how_to_finish():
     keys = dict([make_key(1, "PendingDeletion", rotation=(True, 180)), make_key(2, "PendingDeletion")])
     keys[key_id(1)]["fail_on"] = "EnableKey"
     keys[key_id(2)]["fail_on"] = "EnableKeyRotation"
-    results = RotationEnforcer(FakeService(keys), RESCUE, False, 2, journal).run([key_id(1), key_id(2)])
+    half_done = HalfDoneRescues()
+    results = RotationEnforcer(FakeService(keys), RESCUE, False, 2, half_done=half_done).run([key_id(1), key_id(2)])
     first, second = results
     arn = keys[key_id(1)]["metadata"]["Arn"]
     assert (first["compliance"], first["reason"], first["actions"], first["changed"]) == (
         "ERROR", "AccessDeniedException", ["CancelKeyDeletion"], True)
     assert first["key_state"] == "Disabled"
-    assert "deletion cancelled" in first["message"] and "The key is now Disabled" in first["message"]
-    assert "aws kms enable-key --key-id %s --region %s" % (arn, REGION) in first["message"]
-    assert list(journal.live_records()) == [arn], "the next run may finish it"
+    assert "deletion cancelled" in first["message"] and "Disabled with its deletion cancelled" in first["message"]
+    assert "no workload lost anything" in first["message"] and "KEY_DISABLED" in first["message"]
+    assert first["finish_command"].startswith("aws kms enable-key --key-id %s --region %s" % (arn, REGION))
+    assert first["finish_command"] in first["message"]
     assert second["actions"] == ["CancelKeyDeletion", "EnableKey"] and second["key_state"] == "Enabled"
-    assert "aws kms enable-key-rotation --key-id" in second["message"]
+    assert second["finish_command"].startswith("aws kms enable-key-rotation --key-id")
+    assert half_done.stop() == [], "a failure is reported in the result, not left for the note"
 
 
-def test_a_disabled_key_not_in_the_journal_is_left_alone(tmp_path):
-    service = FakeService(dict([make_key(1, "Disabled")]))
-    desired = rotation.desired_rotation(pending_deletion="cancel")
-    results = RotationEnforcer(service, desired, False, 1, RescueJournal(str(tmp_path / "j"))).run([key_id(1)])
-    assert (results[0]["reason"], results[0]["actions"]) == ("KEY_DISABLED", [])
+class RacedService(FakeService):
+    """Another actor changes a key between this run's read and its write."""
+
+    def __init__(self, keys, race):
+        super(RacedService, self).__init__(keys)
+        self.race = race
+
+    def _write(self, operation, kid, allowed_states=("Enabled",)):
+        change = self.race.pop(operation, None)
+        if change:
+            change(self._key(kid))
+        return super(RacedService, self)._write(operation, kid, allowed_states)
+
+
+def _rescued_by_other(key):
+    key["metadata"]["KeyState"] = "Enabled"
+    key["rotation"] = (True, 365)
+
+
+def _cancelled_by_other(key):
+    key["metadata"]["KeyState"] = "Disabled"
+
+
+def _disabled_by_owner(key):
+    key["metadata"]["KeyState"] = "Disabled"
+
+
+@pytest.mark.parametrize("operation, change, compliance, reason, state", [
+    ("CancelKeyDeletion", _rescued_by_other, "COMPLIANT", None, "Enabled"),
+    ("CancelKeyDeletion", _cancelled_by_other, "NON_COMPLIANT", "KEY_DISABLED", "Disabled"),
+    ("EnableKeyRotation", _disabled_by_owner, "NON_COMPLIANT", "KEY_DISABLED", "Disabled"),
+], ids=["rescued-by-another-run", "cancelled-by-another-run", "disabled-by-its-owner"])
+def test_a_write_refused_because_someone_else_changed_the_key_reports_what_is_true_now(
+        operation, change, compliance, reason, state):
+    pending = operation == "CancelKeyDeletion"
+    keys = dict([make_key(1, "PendingDeletion" if pending else "Enabled")])
+    service = RacedService(keys, {operation: change})
+    result = RotationEnforcer(service, RESCUE, False, 1).run([key_id(1)])[0]
+    assert (result["compliance"], result["reason"], result["key_state"]) == (compliance, reason, state)
+    assert result["other_actor"] is True and result["finish_command"] is None
+    assert result["message"].startswith("done by another actor") and "Finish with" not in result["message"]
+    assert result["actions"] == [] and not result["changed"]
+    assert [call[0] for call in writes(service)] == [operation], "nothing more is sent"
 
 
 def test_keys_of_several_regions_in_one_call_each_in_its_region():

@@ -139,26 +139,19 @@ def test_pending_deletion_kept_by_default():
 def test_pending_deletion_rescue_is_cancel_enable_then_rotation(want, last_step, after):
     result = rotation.plan(metadata(KeyState="PendingDeletion"), None, want)
     assert result["steps"] == [("CancelKeyDeletion", {}), ("EnableKey", {}), last_step]
-    assert result["rescue"] == rotation.RESCUE_START
+    assert result["rescue"] is True
     assert result["after"]["key_state"] == "Enabled"
     assert (result["after"]["rotation_enabled"], result["after"]["rotation_period_days"]) == after
 
 
-@pytest.mark.parametrize(
-    "found, want, steps",
-    [
-        (status(True, 180), desired(period=365, pending_deletion="cancel", mode="maximum"),
-         [("EnableKey", {}), ("EnableKeyRotation", {"period": 180})]),
-        (status(False), desired(pending_deletion="cancel"), [("EnableKey", {}), ("EnableKeyRotation", {"period": None})]),
-        (status(True, 730), desired(period=365, pending_deletion="cancel", mode="maximum"),
-         [("EnableKey", {}), ("EnableKeyRotation", {"period": 365})]),
-    ],
-)
-def test_an_interrupted_rescue_is_finished_only_when_asked(found, want, steps):
-    result = rotation.plan(metadata(KeyState="Disabled"), found, want, resuming=True)
-    assert (result["reason"], result["rescue"], result["steps"]) == ("RESCUE_INTERRUPTED", rotation.RESCUE_RESUME, steps)
-    kept = rotation.plan(metadata(KeyState="Disabled"), found, dict(want, pending_deletion="keep"), resuming=True)
-    assert (kept["reason"], kept["steps"], kept["rescue"]) == ("RESCUE_INTERRUPTED", [], None)
+@pytest.mark.parametrize("found", [status(True, 180), status(False), None])
+def test_a_disabled_key_is_its_owners_whatever_an_earlier_run_did(found):
+    """Nothing from an earlier run enters the plan: a Disabled key is never enabled, rescue asked or not."""
+    for pending_deletion in ("cancel", "keep"):
+        result = rotation.plan(metadata(KeyState="Disabled"), found,
+                               desired(period=365, pending_deletion=pending_deletion, mode="maximum"))
+        assert result["steps"] == [] and result["rescue"] is False
+        assert result["reason"] in ("KEY_DISABLED", None)
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ def settings(exempt_keys=(), exempt_tags=None, pending_deletion="cancel", **extr
         "state": "enabled", "rotation_period_days": 365, "pending_deletion": pending_deletion,
         "exempt_keys": [{"key": key, "reason": "listed in rotation_exempt_keys"} if isinstance(key, str) else key
                         for key in exempt_keys],
-        "exempt_tags": selection.normalize_tag_filter(exempt_tags), "journal_file": "/j", "journal_default": True, "fail_on_noncompliant": False,
+        "exempt_tags": selection.normalize_tag_filter(exempt_tags), "fail_on_noncompliant": False, "run_id": "0a1b2c", "report_name": "t",
     }
     base.update(extra)
     return base
@@ -65,13 +65,12 @@ def test_plan_splits_exempt_rescue_and_enforce():
     assert ids(plan["enforce"]) == ["off", "long"]
 
 
-def test_plan_keeps_pending_keys_when_asked_and_resumes_interrupted_rescues_only_when_cancelling():
+def test_plan_keeps_pending_keys_when_asked_and_never_rescues_a_disabled_key():
     keys = fleet()
-    disabled_arn = keys[6]["key_arn"]
-    plan = report.plan_phases(keys, settings(pending_deletion="keep"), interrupted=[disabled_arn])
-    assert plan["rescue"] == [] and plan["interrupted"] == [disabled_arn]
-    plan = report.plan_phases(keys, settings(), interrupted=[disabled_arn])
-    assert ids(plan["rescue"]) == ["pending", "doomed", "tagged", "disabled"]
+    plan = report.plan_phases(keys, settings(pending_deletion="keep"))
+    assert plan["rescue"] == [] and "interrupted" not in plan
+    plan = report.plan_phases(keys, settings())
+    assert ids(plan["rescue"]) == ["pending", "doomed", "tagged"]
 
 
 def test_plan_for_disabled_rotation_takes_the_keys_judged_so():
@@ -160,22 +159,46 @@ def test_failure_messages_fit_the_kind_of_run():
     assert "1 in-scope key(s) still not as wanted after remediation: arn:aws:kms" in report.failure_message(left, False)
 
 
-def test_journal_note_says_what_is_recovered():
-    local = report.run_report(settings(), {"kms_keys": []}, {}, {}, {}, {}, "x")
-    assert local["run"]["journal"]["note"].startswith("recorded in /j before each CancelKeyDeletion")
-    awx = report.run_report(settings(awx_job_id=42), {"kms_keys": []}, {}, {}, {}, {}, "x")
-    assert awx["run"]["journal"]["note"].startswith("not recovered: the rescue journal /j is in this job's container")
-    assert "Interrupted rescues | not recovered" in report.report_markdown(awx)
-    chosen = report.run_report(settings(awx_job_id=42, journal_default=False), {"kms_keys": []}, {}, {}, {}, {}, "x")
-    assert chosen["run"]["journal"]["note"].startswith("recorded in /j")
+def test_pending_deletion_kept_is_the_owners_decision_and_does_not_fail_a_remediation():
+    metadata = {"target": "prod", "mode": "remediate", "check_mode": False,
+                "settings": {"pending_deletion": "keep", "scope": "all"}}
+    kept = report.build_report([key("pending", "NON_COMPLIANT", "PENDING_DELETION", state="PendingDeletion")],
+                               metadata=metadata)
+    assert report.unverified(kept) == [] and report.failure_message(kept, False) is None
+    assert "## Needs the key owner" in report.report_markdown(kept)
+    metadata["settings"]["pending_deletion"] = "cancel"
+    rescued = report.build_report([key("pending", "NON_COMPLIANT", "PENDING_DELETION", state="PendingDeletion")],
+                                  metadata=metadata)
+    assert len(report.unverified(rescued)) == 1, "with cancel, a key still pending deletion fails the run"
+    found = [{"key_arn": kept["keys"][0]["key_arn"], "finding_id": "f", "product_arn": "p", "region": "us-east-1"}]
+    updates = report.finding_updates(kept, found, settings(pending_deletion="keep"), "now")
+    assert updates[0]["workflow_status"] == "NOTIFIED" and "scheduled for deletion" in updates[0]["note"]
 
 
-def test_interrupted_rescues_are_reported_as_such():
-    keys = fleet()
-    built = report.build_report(keys, metadata={"mode": "report", "check_mode": True},
-                                interrupted=[keys[6]["key_arn"]])
-    entry = [k for k in built["keys"] if k["key_id"] == "disabled"][0]
-    assert entry["before"]["reason"] == "RESCUE_INTERRUPTED"
+def test_a_rescue_left_half_way_is_listed_with_its_finish_command():
+    pending = key("pending", "NON_COMPLIANT", "PENDING_DELETION", state="PendingDeletion")
+    failed = {"key_arn": pending["key_arn"], "input": pending["key_arn"], "compliance": "ERROR",
+              "reason": "AccessDeniedException", "key_state": "Disabled", "rotation_enabled": None,
+              "rotation_period_days": None, "actions": ["CancelKeyDeletion"], "message": "denied",
+              "finish_command": "aws kms enable-key --key-id %s --region us-east-1" % pending["key_arn"]}
+    built = report.build_report([pending], [failed], metadata={"target": "prod", "mode": "remediate"})
+    assert built["keys"][0]["finish_command"] == failed["finish_command"]
+    markdown = report.report_markdown(built)
+    assert "## Left half-way: finish these by hand" in markdown and failed["finish_command"] in markdown
+
+
+def test_a_key_changed_by_another_actor_is_reported_as_read_again():
+    pending = key("pending", "NON_COMPLIANT", "PENDING_DELETION", state="PendingDeletion")
+    raced = {"key_arn": pending["key_arn"], "input": pending["key_arn"], "compliance": "COMPLIANT", "reason": None,
+             "key_state": "Enabled", "rotation_enabled": True, "rotation_period_days": 365, "actions": [],
+             "message": "done by another actor: ...", "other_actor": True}
+    assert report.keys_to_verify([raced]) == [pending["key_arn"]]
+    disabled = dict(raced, compliance="NON_COMPLIANT", reason="KEY_DISABLED", key_state="Disabled")
+    built = report.build_report([pending], [disabled], metadata={"target": "prod", "mode": "remediate"})
+    entry = built["keys"][0]
+    assert (entry["after"]["compliance"], entry["after"]["reason"], entry["error"]) == (
+        "NON_COMPLIANT", "KEY_DISABLED", None)
+    assert entry["other_actor"] is True and report.unverified(built) == []
 
 
 def test_markdown_and_junit_render_every_key():

@@ -25,7 +25,9 @@ def test_defaults_are_normalized(tmp_path):
     assert errors == [] and deprecations == []
     assert settings["regions"] == ["eu-west-1"] and settings["partition"] == "aws"
     assert settings["report_dir"] == str(tmp_path / "keyguard-reports") and os.path.isdir(settings["report_dir"])
-    assert settings["journal_file"] == str(tmp_path / "keyguard-reports" / ".prod.rescue-journal")
+    assert settings["report_name"] == "prod" and len(settings["run_id"]) == 6
+    assert settings["interrupted_rescues_file"].startswith(str(tmp_path / "keyguard-reports" / "prod.interrupted-"))
+    assert settings["lock"]["target"].startswith("host-prod-") and settings["lock"]["timeout"] == 300
     assert settings["pending_deletion"] == "cancel" and settings["check_mode"] is True
     assert settings["report_formats"] == ["json", "markdown", "junit"]
 
@@ -42,7 +44,15 @@ def test_defaults_are_normalized(tmp_path):
         ({"rotation_exempt_tags": 5}, "rotation_exempt_tags must be a dict"),
         ({"rotation_exempt_tags": {"a": {"b": "c"}}}, "rotation_exempt_tags: the value of tag 'a'"),
         ({"rotation_report_dir": ""}, "rotation_report_dir is empty"),
-        ({"rotation_journal_file": ""}, "rotation_journal_file: the rescue journal path is empty"),
+        ({"rotation_lock_timeout": -1}, "rotation_lock_timeout must be a whole number of seconds"),
+        ({"rotation_period_days": "18O"}, "rotation_period_days must be a whole number of days"),
+        ({"aws_account_error": "ListRegions failed with AccessDenied"}, "the inventory could not read this account"),
+        ({"rotation_report_s3_uri": "s3://a..b/x"}, "two dots may not stand side by side"),
+        ({"rotation_report_s3_uri": "s3://192.168.5.4/x"}, "may not look like an IP address"),
+        ({"rotation_report_s3_uri": "s3://xn--bucket/x"}, "the prefix xn-- is reserved"),
+        ({"rotation_report_s3_uri": "s3://bucket-s3alias"}, "the suffix -s3alias is reserved"),
+        ({"rotation_report_s3_uri": "s3://Bucket/x"}, "a bucket name has 3 to 63 characters"),
+        ({"rotation_report_s3_uri": "s3:///x"}, "a bucket name has 3 to 63 characters"),
         ({"rotation_regions": "us-east-1"}, "rotation_regions must be a list of Region names"),
         ({"rotation_regions": ["us-east-1", "cn-north-1"]}, "are in different partitions"),
         ({"rotation_rate_limits": {"DescribeKey": 1e-300}}, "rotation_rate_limits: DescribeKey must be a number"),
@@ -79,9 +89,33 @@ def test_report_folder_that_is_a_file_or_not_writable(tmp_path):
     assert any("cannot be created or written" in error for error in errors)
 
 
-def test_journal_that_is_a_folder(tmp_path):
-    _s, errors, _d = check(tmp_path, rotation_journal_file=str(tmp_path))
-    assert any("rotation_journal_file: the rescue journal path %s is a folder" % tmp_path in e for e in errors)
+def test_extra_vars_text_and_duplicate_regions(tmp_path):
+    """-e rotation_period_days=180 arrives as a string of digits; a Region named twice is read once."""
+    settings, errors, _d = check(tmp_path, rotation_period_days="180", rotation_lock_timeout="30",
+                                 rotation_regions=["us-east-1", "us-west-2", "us-east-1"])
+    assert errors == []
+    assert settings["rotation_period_days"] == 180 and settings["lock"]["timeout"] == 30
+    assert settings["regions"] == ["us-east-1", "us-west-2"]
+
+
+def test_the_lock_is_per_account_when_a_role_names_it(tmp_path):
+    settings, errors, _d = check(tmp_path, rotation_assume_role_arn="arn:aws:iam::111122223333:role/keyguard")
+    assert errors == [] and settings["lock"]["target"] == "account-111122223333"
+
+
+@pytest.mark.parametrize("host", ["../../../escaped", "team/pay", "prød-1", "acct one", ".."])
+def test_hostile_host_names_never_leave_the_report_folder(tmp_path, host):
+    settings, errors, _d = _settings.check({"rotation_regions": ["us-east-1"], "rotation_report_dir": str(
+        tmp_path / "reports")}, {}, str(tmp_path), host, False)
+    assert errors == []
+    assert os.path.dirname(settings["interrupted_rescues_file"]) == str(tmp_path / "reports")
+    assert "/" not in settings["report_name"] and settings["report_name"] not in (".", "..")
+
+
+def test_good_bucket_names_pass(tmp_path):
+    for uri in ("s3://security-reports/keyguard", "s3://my.bucket.example/a/b", "s3://abc"):
+        settings, errors, _d = check(tmp_path, rotation_report_s3_uri=uri)
+        assert errors == [], uri
 
 
 def test_exemptions_are_normalized_and_old_spellings_warn(tmp_path):

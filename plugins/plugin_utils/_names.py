@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Names made from inventory host names, which the accounts' owners control (account names).
+
+A host name may hold '/', '..', spaces or letters outside ASCII, and two host names
+may differ only in such characters. Every file name, S3 key and variable name made
+from one is safe, unique and stable: the host name itself where it is already
+safe, otherwise a readable slug plus a short hash of the exact name.
+
+This is a private module: its interface may change without notice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+_SAFE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_UNSAFE_FILE_RUN = re.compile(r"[^A-Za-z0-9_.-]+")
+_SAFE_VARIABLE = re.compile(r"^[A-Za-z0-9_]{1,100}$")
+_UNSAFE_VARIABLE_RUN = re.compile(r"[^A-Za-z0-9_]+")
+_SLUG_LENGTH = 60
+
+
+def digest(name):
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
+def file_name(host):
+    """A file or S3 key part for ``host``: no separator, no dot-only name, never shared by two hosts."""
+    host = str(host)
+    if _SAFE_FILE.match(host):
+        return host
+    slug = _UNSAFE_FILE_RUN.sub("-", host).strip(".-")[:_SLUG_LENGTH] or "host"
+    return "%s-%s" % (slug, digest(host))
+
+
+def variable_part(host):
+    """A part of a variable name for ``host`` (ASCII letters, digits, underscores), never shared by two hosts."""
+    host = str(host)
+    if _SAFE_VARIABLE.match(host):
+        return host
+    slug = _UNSAFE_VARIABLE_RUN.sub("_", host).strip("_")[:_SLUG_LENGTH] or "host"
+    return "%s_%s" % (slug, digest(host))
+
+
+def inside(folder, name):
+    """``folder``/``name``, refused when it would not be directly inside ``folder``."""
+    path = os.path.join(folder, name)
+    if os.path.dirname(os.path.abspath(path)) != os.path.abspath(folder) or name in ("", ".", ".."):
+        raise ValueError("%r is not a file name inside %s" % (name, folder))
+    return path

@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The run lock: one remediation of a target at a time, and no lock outlives its run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from ansible_collections.keyguard.kms.plugins.plugin_utils import _run_lock
+
+
+def test_a_live_run_holds_the_lock_and_a_second_run_waits_then_gives_up(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        first = _run_lock.run_owner(holder.pid, host="prod", started="2026-12-01T10:00:00Z", awx_job_id=7)
+        assert _run_lock.acquire(str(tmp_path), "account-1", first, 0) == (True, None)
+        second = _run_lock.run_owner(os.getpid(), host="prod")
+        waited, clock = [], [0.0]
+
+        def sleep(seconds):
+            waited.append(seconds)
+            clock[0] += seconds
+
+        announced = []
+        held, other = _run_lock.acquire(str(tmp_path), "account-1", second, 3, announced.append, sleep,
+                                        lambda: clock[0])
+        assert (held, other["pid"]) == (False, holder.pid) and sum(waited) == 3 and len(announced) == 1
+        assert _run_lock.describe(other) == "ansible-playbook PID %d, host prod, started 2026-12-01T10:00:00Z, " \
+                                            "AWX job 7" % holder.pid
+        assert _run_lock.acquire(str(tmp_path), "account-2", second, 0)[0], "another target is free"
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder is gone (killed, never released): its lock is stale and the next run takes it at once.
+    assert _run_lock.acquire(str(tmp_path), "account-1", second, 0) == (True, None)
+
+
+def test_release_gives_back_only_ones_own_lock(tmp_path):
+    me = _run_lock.run_owner(os.getpid())
+    assert _run_lock.acquire(str(tmp_path), "t", me, 0)[0]
+    _run_lock.release(str(tmp_path), "t", dict(me, pid=1))
+    assert (tmp_path / "t.lock").read_text() != ""
+    _run_lock.release(str(tmp_path), "t", me)
+    assert (tmp_path / "t.lock").read_text() == ""
+
+
+def test_a_reused_pid_is_not_the_holder(tmp_path):
+    me = _run_lock.run_owner(os.getpid())
+    (tmp_path / "t.lock").write_text('{"pid": %d, "process_start": %d}' % (os.getpid(), me["process_start"] - 1))
+    other = _run_lock.run_owner(os.getppid())
+    assert _run_lock.acquire(str(tmp_path), "t", other, 0) == (True, None)
