@@ -61,7 +61,10 @@ options:
     type: raw
     default: []
   hostname:
-    description: What names the hosts, the account ID (unique) or the account name.
+    description:
+      - What names the hosts, the account ID (unique) or the account name.
+      - Account names are not unique in an Organization, and each member account sets its own. Accounts that share
+        a name become C(<name>-<account ID>) each, with a warning, so no account is ever dropped.
     type: str
     choices: [account_id, account_name]
     default: account_id
@@ -70,12 +73,22 @@ options:
     type: int
     default: 4
 notes:
+  - An account whose tags (O(account_tags)) or Regions (O(regions=enabled)) cannot be read is still a host; it
+    carries the error in C(aws_account_error), and the rotation role fails that host in its first task, before any
+    AWS call, naming it, while the other accounts go on. With O(strict=true) the whole inventory fails instead.
+  - O(regions=enabled) needs the Organization's trusted access for AWS Account Management
+    (C(aws organizations enable-aws-service-access --service-principal account.amazonaws.com)) when run from the
+    management account, or a delegated administrator for it.
+  - C(aws_account_ou_path) and C(aws_account_ou_ids) always start at the root, also when O(organizational_units)
+    scopes the walk (read with C(organizations:ListParents)), so O(keyed_groups) names do not change with the scope.
   - Needs C(organizations:ListRoots), C(organizations:ListOrganizationalUnitsForParent),
     C(organizations:ListAccountsForParent), C(organizations:DescribeOrganizationalUnit), and
-    C(organizations:ListTagsForResource) with O(account_tags), C(account:ListRegions) with O(regions=enabled).
+    C(organizations:ListTagsForResource) with O(account_tags), C(account:ListRegions) with O(regions=enabled), and
+    C(organizations:ListParents) with O(organizational_units).
   - Every host is in the group C(aws_accounts); use O(keyed_groups) for one group per OU path or per tag.
   - Host variables - C(aws_account_id), C(aws_account_name), C(aws_account_email), C(aws_account_ou_path) (OU
     names from the root, C(Root/Workloads/Prod)), C(aws_account_ou_ids), C(aws_account_tags) (with O(account_tags)),
+    C(aws_account_error) (only on an account that could not be read),
     C(rotation_assume_role_arn), C(rotation_regions) and C(ansible_connection=local).
 extends_documentation_fragment:
   - inventory_cache
@@ -184,19 +197,50 @@ class InventoryModule(AWSInventoryBase):
                         if account["status"] == ACTIVE and (not include or account["id"] in include)
                         and account["id"] not in exclude]
             own = self._caller_account()
-            if self.get_option("account_tags"):
-                tags = map_concurrently(organizations.tags, [a["id"] for a in accounts], self.get_option("concurrency"))
-                for account, account_tags in zip(accounts, tags):
-                    account["tags"] = account_tags
-            if regions == "enabled":
-                service = AccountRegionsService(self.client("account", region=api_region, config=config), api_region)
-                enabled = map_concurrently(lambda account: service.enabled_regions(
-                    None if account["id"] == own else account["id"]), accounts, self.get_option("concurrency"))
-                for account, account_regions in zip(accounts, enabled):
-                    account["regions"] = account_regions
         except AwsError as error:
             self._do_fail("%s could not list the Organization's accounts: %s" % (self.NAME, error.message))
-        return [self._host(account, regions, partition, own) for account in accounts]
+        if self.get_option("account_tags"):
+            self._per_account(accounts, "tags", organizations.tags)
+        if regions == "enabled":
+            service = AccountRegionsService(self.client("account", region=api_region, config=config), api_region)
+            self._per_account(accounts, "regions", lambda account_id: service.enabled_regions(
+                None if account_id == own else account_id))
+        hosts = [self._host(account, regions, partition, own) for account in accounts]
+        self._disambiguate(hosts)
+        return hosts
+
+    def _per_account(self, accounts, field, read):
+        """Read ``field`` of every account; one account's failure stays on that account (all fail with strict)."""
+        def attempt(account):
+            try:
+                return read(account["id"]), None
+            except AwsError as error:
+                return None, error.message
+
+        for account, (value, error) in zip(accounts, map_concurrently(attempt, accounts,
+                                                                        self.get_option("concurrency"))):
+            if error is None:
+                account[field] = value
+                continue
+            if self.get_option("strict"):
+                self._do_fail("%s could not read the %s of account %s (strict): %s" % (
+                    self.NAME, field, account["id"], error))
+            account.setdefault("errors", []).append("%s: %s" % (field, error))
+            self.display.warning("%s: account %s (%s): its %s could not be read, so the rotation role fails its host "
+                                 "before any call: %s" % (self.NAME, account["id"], account["name"], field, error))
+
+    def _disambiguate(self, hosts):
+        """Account names are not unique: hosts that would share one get the account ID too, never dropped."""
+        by_name = {}
+        for host in hosts:
+            by_name.setdefault(host["name"], []).append(host)
+        for name, sharing in sorted(by_name.items()):
+            if len(sharing) < 2:
+                continue
+            for host in sharing:
+                host["name"] = "%s-%s" % (name, host["vars"]["aws_account_id"])
+            self.display.warning("%s: %d accounts are named %r; their hosts are %s" % (
+                self.NAME, len(sharing), name, ", ".join(host["name"] for host in sharing)))
 
     def _caller_account(self):
         try:
@@ -216,10 +260,12 @@ class InventoryModule(AWSInventoryBase):
         }
         if "tags" in account:
             variables["aws_account_tags"] = account["tags"]
+        if account.get("errors"):
+            variables["aws_account_error"] = "; ".join(account["errors"])
         if role and account["id"] != own:
             variables["rotation_assume_role_arn"] = "arn:%s:iam::%s:role/%s" % (partition, account["id"], role)
         if regions == "enabled":
-            variables["rotation_regions"] = account["regions"]
+            variables["rotation_regions"] = account.get("regions") or []
         elif regions:
             variables["rotation_regions"] = list(regions)
         name = account["id"] if self.get_option("hostname") == "account_id" else (account["name"] or account["id"])

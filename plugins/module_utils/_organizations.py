@@ -26,7 +26,8 @@ class OrganizationsService(AwsService):
 
     # Not published per operation; a pace Organizations tolerates, throttling is retried anyway.
     RATE_LIMITS = {"ListRoots": 5.0, "ListOrganizationalUnitsForParent": 5.0, "ListAccountsForParent": 5.0,
-                   "ListAccounts": 5.0, "ListTagsForResource": 5.0, "DescribeOrganizationalUnit": 5.0}
+                   "ListAccounts": 5.0, "ListTagsForResource": 5.0, "DescribeOrganizationalUnit": 5.0,
+                   "ListParents": 5.0}
     IAM_PREFIX = "organizations"
     SERVICE = "AWS Organizations"
     HINTS = {
@@ -71,13 +72,24 @@ class OrganizationsService(AwsService):
         tags = self._pages("ListTagsForResource", "list_tags_for_resource", "Tags", ResourceId=account_id)
         return dict((tag["Key"], tag["Value"]) for tag in tags)
 
+    def path_from_root(self, unit_id):
+        """(names, IDs) of the units from the root down to ``unit_id``, so a scoped walk names paths as a whole one does."""
+        names, ids = [self.unit_name(unit_id)], [unit_id]
+        while not ids[0].startswith("r-"):
+            parents = self._pages("ListParents", "list_parents", "Parents", ChildId=ids[0])
+            if not parents:
+                break
+            ids.insert(0, parents[0]["Id"])
+            names.insert(0, self.unit_name(parents[0]["Id"]))
+        return names, ids
+
     def accounts(self, start_units=None):
         """Every account under ``start_units`` (OU or root IDs; the roots when None), each with its OU path.
 
-        Returns dicts with id, name, email, status, ou_path (names, Root first) and ou_ids.
+        Returns dicts with id, name, email, status, ou_path (names, Root first) and ou_ids (root first).
         """
         found = {}
-        pending = [(unit, [self.unit_name(unit)], [unit]) for unit in start_units] if start_units else [
+        pending = [(unit,) + self.path_from_root(unit) for unit in start_units] if start_units else [
             (root["Id"], [root.get("Name") or "Root"], [root["Id"]]) for root in self.roots()]
         while pending:
             unit, names, ids = pending.pop(0)

@@ -509,11 +509,13 @@ class RecordingApp:
         if operation is None:
             return
         key_id = None
-        if service == "kms":
+        if service in ("kms", "account", "organizations"):
+            # The resource a request is about, so faults can deny one key, or one member account.
             try:
-                key_id = json.loads(body or b"{}").get("KeyId")
+                params = json.loads(body or b"{}")
             except ValueError:
-                key_id = None
+                params = {}
+            key_id = params.get("KeyId") or params.get("AccountId") or params.get("ResourceId")
         environ["keyguard.key_id"] = key_id
         access_key, region, _service = credential(environ)
         with self.lock:

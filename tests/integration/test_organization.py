@@ -82,6 +82,44 @@ def test_an_organization_as_hosts_groups_and_variables(emulator, new_account, tm
     names = plain(json.loads(ansible_inventory(under, "--list").stdout))["_meta"]["hostvars"]
     assert sorted(names) == ["orders", "payments"]
     assert names["orders"]["rotation_regions"] == ["eu-west-1"] and "rotation_assume_role_arn" not in names["orders"]
+    # A walk scoped to an OU names paths from the root, as a whole walk does.
+    assert names["orders"]["aws_account_ou_path"] == "Root/Workloads/Prod"
+    assert names["orders"]["aws_account_ou_ids"][0].startswith("r-")
+    assert names["orders"]["aws_account_ou_ids"][-1] == units["Workloads/Prod"]
+
+
+def test_accounts_that_share_a_name_are_all_hosts(emulator, new_account, tmp_path):
+    management = new_account()
+    accounts, _units = build_organization(emulator, management, {"A": ["dup"], "B": ["dup", "solo"]})
+    listed = ansible_inventory(inventory_file(tmp_path, emulator, management, hostname="account_name",
+                                              exclude_accounts=[management]), "--list")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    hostvars = plain(json.loads(listed.stdout))["_meta"]["hostvars"]
+    duplicates = sorted(name for name in hostvars if name.startswith("dup"))
+    assert len(hostvars) == 3 and len(duplicates) == 2, sorted(hostvars)
+    assert all(hostvars[name]["aws_account_id"] in name for name in duplicates)
+    assert "2 accounts are named 'dup'" in listed.stderr
+
+
+def test_one_member_that_cannot_be_read_carries_its_error_and_the_others_go_on(emulator, new_account, tmp_path):
+    management = new_account()
+    accounts, _units = build_organization(emulator, management, {"": ["broken", "fine"]}, TAGS)
+    emulator.set_faults(management, deny={"operations": ["ListRegions"], "key_ids": [accounts["broken"]["id"]]})
+    try:
+        path = inventory_file(tmp_path, emulator, management, regions="enabled", exclude_accounts=[management])
+        listed = ansible_inventory(path, "--list")
+        assert listed.returncode == 0, listed.stderr[-2000:]
+        hostvars = plain(json.loads(listed.stdout))["_meta"]["hostvars"]
+        broken, fine = hostvars[accounts["broken"]["id"]], hostvars[accounts["fine"]["id"]]
+        assert "regions: ListRegions failed with AccessDeniedException" in broken["aws_account_error"]
+        assert "aws_account_error" not in fine and "us-east-1" in fine["rotation_regions"]
+        assert "its regions could not be read" in listed.stderr
+        strict = ansible_inventory(inventory_file(tmp_path, emulator, management, regions="enabled", strict=True),
+                                   "--list")
+        assert "(strict)" in strict.stderr and "No inventory was parsed" in strict.stderr
+        assert "Traceback" not in strict.stderr
+    finally:
+        emulator.clear_faults(management)
 
 
 def test_clear_errors_without_traceback(emulator, new_account, tmp_path):
