@@ -25,7 +25,8 @@ class ActionModule(ActionBase):
         kms_keys = args["discovery"].get("kms_keys") or []
         without_aliases = [region["region"] for region in args["discovery"].get("region_results") or []
                            if region.get("aliases_listed") is False]
-        found, _error = _report.findings_outcome(args["findings"], settings)
-        plan = _report.plan_phases(kms_keys, settings, without_aliases, found)
+        found, _error = _report.findings_outcome(args["findings"], settings, kms_keys)
+        plan = _report.plan_phases(kms_keys, settings, without_aliases, found,
+                                   _report.findings_blind_regions(args["findings"], settings))
         result.update(changed=False, **plan)
         return result

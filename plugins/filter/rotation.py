@@ -19,7 +19,7 @@ def rotation_finding_updates(findings, settings, discovery=None, plan=None, resc
                              verified=None):
     """What the rotation role records on each finding, from its registered task results."""
     now = datetime.datetime.now(datetime.timezone.utc)
-    found, _error = _report.findings_outcome(findings, settings)
+    found, _error = _report.findings_outcome(findings, settings, (discovery or {}).get("kms_keys") or [])
     report = _report.run_report(settings, discovery or {}, plan or {}, rescued or {}, enforced or {}, verified or {},
                                 now, findings=findings)
     return _report.finding_updates(report, found, settings, now.strftime("%Y-%m-%dT%H:%M:%SZ"))

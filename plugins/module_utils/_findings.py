@@ -86,6 +86,7 @@ def finding_record(finding):
         "updated_at": finding.get("UpdatedAt"),
         "note": note.get("Text"),
         "note_updated_by": note.get("UpdatedBy"),
+        "key_reference": kms_key_arn(finding),
     }
 
 
@@ -164,3 +165,57 @@ def update_batches(updates):
     return [(workflow_status, note, items[start:start + UPDATE_BATCH_MAX])
             for (workflow_status, note), items in groups.items()
             for start in range(0, len(items), UPDATE_BATCH_MAX)]
+
+
+# Who this collection's notes are from (kms_findings' default updated_by): any other note is a person's.
+UPDATED_BY = "keyguard.kms"
+# The workflow statuses of findings still waiting for action; SUPPRESSED is somebody's decision.
+OPEN_WORKFLOW_STATUSES = ("NEW", "NOTIFIED")
+
+
+def note_is_ours(record):
+    """Whether the finding's note, if any, was written by this collection (and so may be replaced)."""
+    return record.get("note") is None or record.get("note_updated_by") == UPDATED_BY
+
+
+def suppressed_by_a_person(record):
+    """A finding someone set to SUPPRESSED (without this collection's note): their decision, never overridden."""
+    return record.get("workflow_status") == "SUPPRESSED" and not (
+        record.get("note") is not None and record.get("note_updated_by") == UPDATED_BY)
+
+
+def deduplicated(records):
+    """One record per finding (Id and ProductArn): with cross-Region aggregation two hubs return the same one."""
+    seen, unique = set(), []
+    for record in records:
+        identity = (record["finding_id"], record["product_arn"])
+        if identity not in seen:
+            seen.add(identity)
+            unique.append(record)
+    return unique
+
+
+def key_index(kms_keys):
+    """{reference: key ARN} for every way an ASFF resource may name a key: ARN, (Region, ID), (Region, alias)."""
+    index = {}
+    for key in kms_keys:
+        arn = key.get("key_arn")
+        if not arn:
+            continue
+        index[arn] = arn
+        index[(key["region"], key["key_id"])] = arn
+        for alias in key.get("aliases") or []:
+            index[(key["region"], alias)] = arn
+    return index
+
+
+def matched_key_arn(reference, region, index):
+    """The ARN of the key ``reference`` names (key ARN, key ID, alias name or alias ARN), or None."""
+    if not reference:
+        return None
+    if reference in index:
+        return index[reference]
+    if reference.startswith("arn:") and ":alias/" in reference:
+        parts = reference.split(":", 5)
+        return index.get((parts[3], parts[5])) if len(parts) == 6 else None
+    return index.get((region, reference))

@@ -185,9 +185,13 @@ def update_region(service, entries, check_mode, updated_by):
     for query in findings.id_filters(sorted(set(entry["identifier"]["Id"] for entry in entries))):
         for finding in service.get_findings(query):
             current[(finding["Id"], finding["ProductArn"])] = findings.finding_record(finding)
-    results, planned = {}, []
+    results, planned, first_of = {}, [], {}
     for index, entry in enumerate(entries):
-        found = current.get((entry["identifier"]["Id"], entry["identifier"]["ProductArn"]))
+        identity = (entry["identifier"]["Id"], entry["identifier"]["ProductArn"])
+        if identity in first_of:
+            continue  # the same finding twice in one call is DuplicatedFindingIdentifier: sent once
+        first_of[identity] = index
+        found = current.get(identity)
         if found is None:
             results[index] = result_for(entry, "failed", error_code="FindingNotFound", error_message=(
                 "no such finding in Security Hub of %s: check finding_id, product_arn and the Region" % service.region))
@@ -215,7 +219,8 @@ def update_region(service, entries, check_mode, updated_by):
             if item:
                 results[index].update(changed=False, status="failed", after=results[index]["before"],
                                       error_code=item.get("ErrorCode"), error_message=item.get("ErrorMessage"))
-    return [results[index] for index in range(len(entries))]
+    return [results[index] if index in results else dict(results[first_of[(
+        entry["identifier"]["Id"], entry["identifier"]["ProductArn"])]]) for index, entry in enumerate(entries)]
 
 
 def main():

@@ -69,6 +69,8 @@ options:
     default: 16
 notes:
   - Needs C(securityhub:GetFindings), and for O(key_verdicts) C(kms:DescribeKey) and C(kms:GetKeyRotationStatus).
+  - A finding that names its key by key ID, alias name or alias ARN is returned with that reference in both
+    RV(findings[].key_arn) and RV(findings[].key_reference); the rotation role matches it to the key it names.
   - Findings of keys that no longer exist are archived (C(RecordState=ARCHIVED)) by Security Hub and are not returned.
 seealso:
   - module: keyguard.kms.kms_findings
@@ -133,6 +135,11 @@ findings:
     record_state: {description: C(ACTIVE)., type: str, returned: always}
     updated_at: {description: When Security Hub last updated the finding., type: str, returned: always}
     note: {description: The finding's note text; null without a note., type: str, returned: always}
+    note_updated_by: {description: Who wrote the note (C(keyguard.kms) for this collection's notes)., type: str, returned: always}
+    key_reference:
+      description: The key as the finding's resource names it (a key ARN, or a key ID, alias name or alias ARN).
+      type: str
+      returned: always
     key_verdict:
       description:
         - The key's own verdict, as M(keyguard.kms.kms_rotation_info) gives it.
@@ -161,6 +168,15 @@ regions:
   returned: always
   type: list
   elements: str
+region_results:
+  description:
+    - Per Region read, C(region), C(findings) (how many it returned) and C(error) (null when it was read). A Region
+      whose Security Hub cannot be read (for example not enabled there) fails the task, but the findings of the
+      other Regions are returned all the same.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{region: eu-west-1, findings: 2, error: null}]
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -244,11 +260,15 @@ def main():
             return [], "%s: %s" % (region, error.message)
 
     outcomes = map_concurrently(read, regions, len(regions))
-    records = [record for region_records, _error in outcomes for record in region_records]
+    # With cross-Region aggregation a finding is read from its own Region's hub and the aggregator's.
+    records = findings.deduplicated([record for region_records, _error in outcomes for record in region_records])
     records.sort(key=lambda record: (record["region"] or "", record["control_id"] or "", record["key_arn"] or ""))
     if params["key_verdicts"]:
         add_key_verdicts(module, clients, records, config)
-    output = {"changed": False, "findings": records, "summary": summarize(records), "regions": regions}
+    region_results = [{"region": region, "findings": len(region_records), "error": error}
+                      for region, (region_records, error) in zip(regions, outcomes)]
+    output = {"changed": False, "findings": records, "summary": summarize(records), "regions": regions,
+              "region_results": region_results}
     failed = [error for _records, error in outcomes if error]
     if failed:
         module.fail_json(msg="Could not read the findings of %d of %d Regions: %s" % (

@@ -43,42 +43,60 @@ def owner_reasons(run_settings):
 
 def exemption_for(key, exempt_keys, exempt_tags):
     """Why ``key`` is exempt, or None; ``exempt_keys`` and ``exempt_tags`` as _settings normalizes them."""
+    return (_exemption_and_source(key, exempt_keys, exempt_tags, {}) or (None, None))[0]
+
+
+def _exemption_and_source(key, exempt_keys, exempt_tags, suppressed):
+    """(reason, source) when ``key`` is exempt, else None; ``suppressed``: {key ARN: a person's suppressed KMS.3 finding}."""
     names = selection.key_names(key)
     for entry in exempt_keys or []:
         if entry["key"] in names:
-            return entry["reason"]
+            return entry["reason"], "rotation_exempt_keys"
     tag = selection.matching_tag(key.get("tags") or {}, exempt_tags or {})
-    return "tagged %s=%s" % tag if tag else None
+    if tag:
+        return "tagged %s=%s" % tag, "rotation_exempt_tags"
+    finding = suppressed.get(key["key_arn"])
+    if finding:
+        why = ': "%s"' % finding["note"] if finding.get("note") else " (without a note)"
+        return "its KMS.3 finding was suppressed in Security Hub%s" % why, "securityhub"
+    return None
 
 
 def _by_alias(exempt_keys):
     return [entry for entry in exempt_keys or [] if entry["key"].startswith("alias/") or ":alias/" in entry["key"]]
 
 
-def plan_phases(kms_keys, settings, regions_without_aliases=(), findings=None):
+def plan_phases(kms_keys, settings, regions_without_aliases=(), findings=None, findings_blind=()):
     """Which keys KMS.3 and KMS.4 handle, and which are exempt.
 
     ``kms_keys`` is kms_rotation_info's, judged against the role's rotation.
     In ``regions_without_aliases`` an exemption
     by alias cannot be checked, so no key there is rescued when there is one.
     ``findings`` are kms_findings_info's records (None: not read); with the scope
-    ``findings`` only keys that have one are handled, and none if they could not be read.
+    ``findings`` only keys that have an open one are handled. A KMS.3 finding a person
+    suppressed exempts its key. In ``findings_blind`` (Regions whose findings could not
+    be read) no key pending deletion is rescued, as a person may have suppressed its finding.
     Returns key ARN lists ``rescue`` (KMS.3) and ``enforce`` (KMS.4), ``exempt``
     entries with their reason, ``held`` (rescues not done, why)
     and ``out_of_scope`` (keys left alone for want of a finding).
     """
     cancel = settings["pending_deletion"] == "cancel"
     blind = set(regions_without_aliases) if _by_alias(settings.get("exempt_keys")) else set()
-    with_finding = set(finding["key_arn"] for finding in findings or [])
+    with_finding = set(finding["key_arn"] for finding in findings or []
+                       if finding["workflow_status"] in findings_rules.OPEN_WORKFLOW_STATUSES)
+    suppressed = {}
+    for finding in findings or []:
+        if finding["control_id"] == KMS3 and findings_rules.suppressed_by_a_person(finding):
+            suppressed.setdefault(finding["key_arn"], finding)
     by_findings = settings.get("scope") == "findings"
     rescue, enforce, exempt, held, out_of_scope = [], [], [], [], []
     for key in kms_keys:
         if key["compliance"] in (rotation.ERROR, rotation.NOT_APPLICABLE):
             continue
-        reason = exemption_for(key, settings.get("exempt_keys"), settings.get("exempt_tags"))
-        if reason:
+        exemption = _exemption_and_source(key, settings.get("exempt_keys"), settings.get("exempt_tags"), suppressed)
+        if exemption:
             exempt.append({"key_id": key["key_id"], "key_arn": key["key_arn"], "region": key["region"],
-                           "key_state": key["key_state"], "reason": reason})
+                           "key_state": key["key_state"], "reason": exemption[0], "source": exemption[1]})
             continue
         if by_findings and key["key_arn"] not in with_finding:
             out_of_scope.append(key["key_arn"])
@@ -88,6 +106,10 @@ def plan_phases(kms_keys, settings, regions_without_aliases=(), findings=None):
                 held.append({"key_arn": key["key_arn"], "region": key["region"], "reason": (
                     "not rescued: the aliases of Region %s could not be listed, so exemptions by alias cannot be "
                     "checked" % key["region"])})
+            elif cancel and key["region"] in findings_blind:
+                held.append({"key_arn": key["key_arn"], "region": key["region"], "reason": (
+                    "not rescued: the Security Hub findings of Region %s could not be read, so a person's decision "
+                    "there (a suppressed KMS.3 finding) cannot be checked" % key["region"])})
             elif cancel:
                 rescue.append(key["key_arn"])
         elif key["reason"] in rotation.ROTATION_CHANGE_REASONS:
@@ -151,7 +173,8 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
     verified = dict((key["key_arn"], key) for key in verification or [])
     findings_of = {}
     for finding in findings or []:
-        findings_of.setdefault(finding["key_arn"], []).append(finding["finding_id"])
+        if finding["workflow_status"] in findings_rules.OPEN_WORKFLOW_STATUSES:
+            findings_of.setdefault(finding["key_arn"], []).append(finding["finding_id"])
 
     keys = []
     for key in discovery:
@@ -358,9 +381,10 @@ def run_report(settings, discovery, plan, rescued, enforced, verified, finished,
                         "phases reported them" % verified["msg"])
     for entry in plan.get("held") or []:
         run_errors.append("%s %s" % (entry["key_arn"], entry["reason"]))
-    found, findings_error = findings_outcome(findings, settings)
+    found, findings_error = findings_outcome(findings, settings, kms_keys or [])
     if findings_error:
         run_errors.append(findings_error)
+    warnings.extend(unmatched_findings(found))
     metadata = run_metadata(settings, kms_keys or [], finished, warnings)
     report = build_report(kms_keys or [], rescue_results, enforce_results, verification, plan.get("exempt"), metadata,
                           run_errors, found)
@@ -379,18 +403,64 @@ def run_report(settings, discovery, plan, rescued, enforced, verified, finished,
 FINDING_UPDATES = ("updated", "planned", "unchanged", "failed", "none")
 
 
-def findings_outcome(registered, settings):
-    """(finding records or None, error) of the registered kms_findings_info task."""
+def _reads_securityhub(settings):
+    return settings.get("scope") == "findings" or bool(settings.get("securityhub_update"))
+
+
+def findings_outcome(registered, settings, kms_keys=()):
+    """(finding records or None, error) of the registered kms_findings_info task.
+
+    Records of the Regions that could be read, each matched to the key it names (by key
+    ARN, key ID, alias name or alias ARN) among ``kms_keys``; the error names the others.
+    """
     registered = registered or {}
     if not registered or registered.get("skipped"):
         return None, None
-    if registered.get("failed") or "findings" not in registered:
-        if settings.get("scope") != "findings" and not settings.get("securityhub_update"):
+    failed = [region for region in registered.get("region_results") or [] if region.get("error")]
+    if "findings" not in registered or (registered.get("failed") and not registered.get("region_results")):
+        if not _reads_securityhub(settings):
             return None, None
         scope = " (rotation_scope=findings: no key was changed)" if settings.get("scope") == "findings" else ""
         return None, "Security Hub findings could not be read%s: %s" % (
             scope, registered.get("msg") or "the findings task did not run")
-    return registered["findings"], None
+    index = findings_rules.key_index(kms_keys)
+    found = []
+    for record in registered["findings"]:
+        matched = findings_rules.matched_key_arn(record.get("key_reference") or record["key_arn"], record["region"],
+                                                 index)
+        found.append(dict(record, key_arn=matched or record["key_arn"], key_matched=matched is not None))
+    error = None
+    if failed and len(failed) == len(registered["region_results"]) and _reads_securityhub(settings):
+        scope = " (rotation_scope=findings: no key was changed)" if settings.get("scope") == "findings" else ""
+        error = "Security Hub findings could not be read%s: %s" % (scope, "; ".join(
+            region["error"] for region in failed))
+    elif failed and _reads_securityhub(settings):
+        scope = ", so no key of %s was changed (rotation_scope=findings)" % (
+            "any Region" if settings.get("securityhub_region") else "those Regions") \
+            if settings.get("scope") == "findings" else ""
+        error = "Security Hub findings of %s could not be read%s: %s" % (
+            ", ".join(region["region"] for region in failed), scope,
+            "; ".join(region["error"] for region in failed))
+    return found, error
+
+
+def findings_blind_regions(registered, settings):
+    """The key Regions where a finding may exist unread: those whose hub failed, or all with an aggregation hub."""
+    registered = registered or {}
+    if not registered or registered.get("skipped") or not _reads_securityhub(settings):
+        return set()
+    failed = set(region["region"] for region in registered.get("region_results") or [] if region.get("error"))
+    if "findings" not in registered or (registered.get("failed") and not registered.get("region_results")) or (
+            failed and settings.get("securityhub_region")):
+        return set(settings.get("regions") or [])
+    return failed
+
+
+def unmatched_findings(found):
+    """Warnings for findings whose key reference matches no key this run read: never silently ignored."""
+    return ["Security Hub finding %s names key %r, which matches no key this run read in %s; it was left as it is" % (
+        record["finding_id"], record.get("key_reference"), record["region"])
+        for record in found or [] if not record.get("key_matched")]
 
 
 def findings_section(found, updated, check_mode):
@@ -411,8 +481,18 @@ def findings_section(found, updated, check_mode):
             "update": outcome["status"] if outcome else "none",
             "error": "%s: %s" % (outcome["error_code"], outcome["error_message"])
             if outcome and outcome.get("error_message") else None,
+            "kept": _kept(finding),
         })
     return section
+
+
+def _kept(finding):
+    """What of a person's this run leaves as it is on a finding, in words, or None."""
+    if findings_rules.suppressed_by_a_person(finding):
+        return "suppressed by a person: that decision is kept, the finding is not updated"
+    if not findings_rules.note_is_ours(finding):
+        return "the note is a person's (%s): it is kept" % (finding.get("note_updated_by") or "unknown author")
+    return None
 
 
 def finding_updates(report, found, settings, when):
@@ -432,7 +512,7 @@ def finding_updates(report, found, settings, when):
     updates = []
     for finding in found or []:
         entry = entries.get(finding["key_arn"])
-        if entry is None:
+        if entry is None or findings_rules.suppressed_by_a_person(finding):
             continue
         after = entry["after"]
         workflow, note = None, None
@@ -457,10 +537,15 @@ def finding_updates(report, found, settings, when):
                                           "enabling it is the key owner's decision.")
         elif after["compliance"] == rotation.NON_COMPLIANT:
             note = "keyguard.kms left this key as it is: %s" % entry["message"]
-        if note is not None:
+        if note is not None and not findings_rules.note_is_ours(finding):
+            # Never replace a person's note: change the workflow status alone, or leave the finding.
+            note = None
+            if workflow == finding["workflow_status"]:
+                workflow = None
+        if note is not None or workflow is not None:
             updates.append({"finding_id": finding["finding_id"], "product_arn": finding["product_arn"],
                             "region": finding["region"], "workflow_status": workflow,
-                            "note": note[:findings_rules.NOTE_MAX_LENGTH]})
+                            "note": note[:findings_rules.NOTE_MAX_LENGTH] if note is not None else None})
     return updates
 
 
@@ -578,16 +663,18 @@ def report_markdown(report):
             lines += ["| %s | %s | %s | %s |" % (_cell(k["key_id"]), k["region"], _cell(k["after"]["reason"]),
                                                  _cell(k["message"])) for k in group]
     if report["exemptions"]:
-        lines += ["", "## Exemptions", "", "| key | region | state | reason |", "|---|---|---|---|"]
-        lines += ["| %s | %s | %s | %s |" % (_cell(e["key_id"]), e["region"], _cell(e["key_state"]),
-                                             _cell(e["reason"])) for e in report["exemptions"]]
+        lines += ["", "## Exemptions", "", "| key | region | state | reason | source |", "|---|---|---|---|---|"]
+        lines += ["| %s | %s | %s | %s | %s |" % (_cell(e["key_id"]), e["region"], _cell(e["key_state"]),
+                                                  _cell(e["reason"]), _cell(e.get("source")))
+                  for e in report["exemptions"]]
     if report.get("findings"):
         lines += ["", "## Security Hub findings", "",
                   "| finding | control | key | workflow before | workflow after | update | note |",
                   "|---|---|---|---|---|---|---|"]
         lines += ["| %s | %s | %s | %s | %s | %s | %s |" % (
             _cell(f["finding_id"]), _cell(f["control_id"]), _cell(f["key_arn"]), _cell(f["workflow_before"]),
-            _cell(f["workflow_after"]), f["update"], _cell(f["error"] or f["note_after"])) for f in report["findings"]]
+            _cell(f["workflow_after"]), f["update"], _cell(f["error"] or " - ".join(
+                part for part in (f["note_after"], f.get("kept")) if part))) for f in report["findings"]]
     lines += ["", "## All keys", "",
               "| key | aliases | region | before | reason | rotation before | actions | after | rotation after |",
               "|---|---|---|---|---|---|---|---|---|"]

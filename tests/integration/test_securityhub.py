@@ -202,3 +202,91 @@ def test_unreadable_findings_change_nothing_under_findings_scope(emulator, fleet
     emulator.clear_faults(account)
     assert code != 0 and "Security Hub findings could not be read (rotation_scope=findings: no key was changed)" in output
     assert writes(emulator, account, since, KMS_WRITES | SH_WRITES) == []
+
+
+def _identifier(item):
+    return {"Id": item["Id"], "ProductArn": item["ProductArn"]}
+
+
+def test_peoples_decisions_in_security_hub_are_honoured(emulator, fleet, account):
+    """A suppressed KMS.3 finding exempts its key; a person's note is never replaced; any key reference matches."""
+    clients = {"us-east-1": emulator.client(account)}
+    doomed = create_key(clients, "us-east-1", "pending_off", 0)
+    disabled = create_key(clients, "us-east-1", "disabled_off", 0)
+    off = create_key(clients, "us-east-1", "symmetric_off", 0)
+    hub = emulator.boto3_client("securityhub", account, "us-east-1")
+    kms3 = finding(account, "us-east-1", doomed["arn"], "KMS.3")
+    kms4_disabled = finding(account, "us-east-1", disabled["arn"], "KMS.4")
+    by_alias = finding(account, "us-east-1", off["alias"], "KMS.4")  # the resource names the key by its alias
+    import_findings(hub, [kms3, kms4_disabled, by_alias])
+    hub.batch_update_findings(FindingIdentifiers=[_identifier(kms3)], Workflow={"Status": "SUPPRESSED"},
+                              Note={"Text": "deletion intended, CHG-77", "UpdatedBy": "alice"})
+    hub.batch_update_findings(FindingIdentifiers=[_identifier(kms4_disabled)], Workflow={"Status": "NOTIFIED"},
+                              Note={"Text": "owner told, SEC-1", "UpdatedBy": "bob"})
+    fleet.add_target("target", account, rotation_regions=["us-east-1"], rotation_securityhub_update=True)
+    code, output = fleet.run("remediate")
+    assert code == 0, output[-3000:]
+    assert [k["metadata"]["KeyState"] for k in emulator.state(account) if k["metadata"]["Arn"] == doomed["arn"]] == [
+        "PendingDeletion"]
+    report = fleet.report("target")
+    exemption = [entry for entry in report["exemptions"] if entry["key_arn"] == doomed["arn"]][0]
+    assert exemption["source"] == "securityhub" and "deletion intended, CHG-77" in exemption["reason"]
+    entry = [k for k in report["keys"] if k["key_arn"] == doomed["arn"]][0]
+    assert entry["after"]["compliance"] == "EXEMPT" and entry["actions"] == []
+    stored = all_findings(emulator, account)
+    assert stored[kms3["Id"]]["Note"]["Text"] == "deletion intended, CHG-77"
+    assert stored[kms3["Id"]]["Workflow"]["Status"] == "SUPPRESSED"
+    assert stored[kms4_disabled["Id"]]["Note"] == {"Text": "owner told, SEC-1", "UpdatedBy": "bob",
+                                                   "UpdatedAt": stored[kms4_disabled["Id"]]["Note"]["UpdatedAt"]}
+    kept = [f for f in report["findings"] if f["finding_id"] == kms4_disabled["Id"]][0]
+    assert "the note is a person's (bob): it is kept" == kept["kept"]
+    assert stored[by_alias["Id"]]["Workflow"]["Status"] == "RESOLVED", "matched to its key by alias name"
+    assert [f["key_arn"] for f in report["findings"] if f["finding_id"] == by_alias["Id"]] == [off["arn"]]
+
+
+def test_aggregated_findings_are_updated_once(emulator, fleet, account):
+    _keys, made = seed_account(emulator, account)
+    # Cross-Region aggregation: us-west-2's findings can be read in us-east-1 too, the same Id and ProductArn.
+    import_findings(emulator.boto3_client("securityhub", account, "us-east-1"),
+                    [item for item in made if item["Region"] == "us-west-2"])
+    fleet.add_target("target", account, rotation_scope="findings", rotation_securityhub_update=True)
+    code, output = fleet.run("remediate")
+    assert code == 0, output[-3000:]
+    report = fleet.report("target")
+    assert [f for f in report["findings"] if f["update"] == "failed"] == []
+    assert len(set(f["finding_id"] for f in report["findings"])) == len(report["findings"])
+    assert any(f["update"] == "updated" and f["region"] == "us-west-2" for f in report["findings"])
+    assert "DuplicatedFindingIdentifier" not in output
+
+
+def test_one_unreadable_hub_spoils_nothing_in_the_other_regions(emulator, fleet, account):
+    keys, _made = seed_account(emulator, account)
+    emulator.set_faults(account, deny={"operations": ["GetFindings"], "regions": ["us-west-2"]})
+    fleet.add_target("target", account, rotation_scope="findings", rotation_securityhub_update=True)
+    code, output = fleet.run("remediate")
+    emulator.clear_faults(account)
+    assert code != 0 and "Security Hub findings of us-west-2 could not be read" in output
+    state = dict((k["metadata"]["Arn"], k) for k in emulator.state(account))
+    by_kind = dict(((key["region"], key["kind"]), key) for key in keys if key["alias"].endswith("-0"))
+    # The readable Region is remediated and its findings updated; in the other nothing changes.
+    assert state[by_kind[("us-east-1", "symmetric_off")]["arn"]]["rotation_enabled"] is True
+    assert state[by_kind[("us-east-1", "pending_off")]["arn"]]["metadata"]["KeyState"] == "Enabled"
+    assert state[by_kind[("us-west-2", "symmetric_off")]["arn"]]["rotation_enabled"] is False
+    assert state[by_kind[("us-west-2", "pending_off")]["arn"]]["metadata"]["KeyState"] == "PendingDeletion"
+    report = fleet.report("target")
+    assert any(f["update"] == "updated" and f["region"] == "us-east-1" for f in report["findings"])
+    assert any("findings of us-west-2 could not be read, so no key of those Regions was changed" in e["message"]
+               for e in report["errors"])
+
+    # With every key in scope, a key pending deletion where findings cannot be read is held back: a person may
+    # have suppressed its KMS.3 finding there. Rotation is still enforced.
+    emulator.set_faults(account, deny={"operations": ["GetFindings"], "regions": ["us-west-2"]})
+    fleet.add_target("target", account, rotation_securityhub_update=True)
+    code, output = fleet.run("remediate")
+    emulator.clear_faults(account)
+    assert code != 0
+    state = dict((k["metadata"]["Arn"], k) for k in emulator.state(account))
+    assert state[by_kind[("us-west-2", "pending_off")]["arn"]]["metadata"]["KeyState"] == "PendingDeletion"
+    assert state[by_kind[("us-west-2", "symmetric_off")]["arn"]]["rotation_enabled"] is True
+    assert any("findings of Region us-west-2 could not be read, so a person's decision" in e["message"]
+               for e in fleet.report("target")["errors"])

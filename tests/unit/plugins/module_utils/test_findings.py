@@ -78,3 +78,17 @@ def test_update_batches_group_equal_updates_100_at_a_time():
 ])
 def test_updates_are_checked_before_any_call(workflow, note, updated_by, fragment):
     assert any(fragment in error for error in findings.update_errors(workflow, note, updated_by))
+
+
+def test_the_same_finding_from_two_hubs_is_kept_once():
+    one = {"finding_id": "a", "product_arn": "p", "region": "us-west-2"}
+    assert findings.deduplicated([one, dict(one), dict(one, product_arn="q")]) == [one, dict(one, product_arn="q")]
+
+
+def test_whose_note_and_whose_suppression():
+    assert findings.note_is_ours({"note": None}) and findings.note_is_ours({"note": "x", "note_updated_by": "keyguard.kms"})
+    assert not findings.note_is_ours({"note": "x", "note_updated_by": "alice"})
+    assert findings.suppressed_by_a_person({"workflow_status": "SUPPRESSED", "note": None})
+    assert not findings.suppressed_by_a_person({"workflow_status": "SUPPRESSED", "note": "x",
+                                                "note_updated_by": "keyguard.kms"})
+    assert not findings.suppressed_by_a_person({"workflow_status": "NEW", "note": None})

@@ -258,3 +258,62 @@ def test_finding_updates_follow_each_key_outcome():
     assert "f-other" not in updates, "findings of keys this run did not read are left alone"
     assert built["keys"][[k["key_id"] for k in built["keys"]].index("off")]["findings"] == ["f-off"]
     jsonschema.validate(built, json.load(open(SCHEMA_PATH)))
+
+
+def _finding(arn, control="KMS.3", workflow="NEW", note=None, updated_by=None, region="us-east-1", reference=None):
+    return {"finding_id": "f-%s-%s" % (control, arn.rsplit("/", 1)[1]), "product_arn": "p", "control_id": control,
+            "key_arn": reference or arn, "key_reference": reference or arn, "region": region,
+            "workflow_status": workflow, "note": note, "note_updated_by": updated_by}
+
+
+def test_a_kms3_finding_a_person_suppressed_is_an_exemption_and_ours_is_not():
+    keys = fleet()
+    pending = [k for k in keys if k["key_id"] == "pending"][0]
+    person = _finding(pending["key_arn"], workflow="SUPPRESSED", note="deletion intended, CHG-77", updated_by="alice")
+    plan = report.plan_phases(keys, settings(), findings=[person])
+    exempt = [e for e in plan["exempt"] if e["key_id"] == "pending"][0]
+    assert exempt["source"] == "securityhub" and 'suppressed in Security Hub: "deletion intended, CHG-77"' in exempt["reason"]
+    assert "pending" not in ids(plan["rescue"])
+    ours = dict(person, note="keyguard.kms: exempt, tagged x=y.", note_updated_by="keyguard.kms")
+    assert "pending" in ids(report.plan_phases(keys, settings(), findings=[ours])["rescue"])
+    kms4 = dict(person, control_id="KMS.4")
+    assert "pending" in ids(report.plan_phases(keys, settings(), findings=[kms4])["rescue"]), "only KMS.3 decides"
+
+
+def test_a_pending_key_where_findings_could_not_be_read_is_held():
+    plan = report.plan_phases(fleet(), settings(securityhub_update=True), findings=[], findings_blind={"us-east-1"})
+    assert plan["rescue"] == [] and all("Security Hub findings of Region us-east-1" in h["reason"] for h in plan["held"])
+
+
+def test_a_persons_note_and_suppression_are_never_replaced():
+    keys = fleet()
+    disabled = [k for k in keys if k["key_id"] == "disabled"][0]
+    off = [k for k in keys if k["key_id"] == "off"][0]
+    built = report.build_report(keys, metadata={"target": "t", "mode": "remediate", "check_mode": True})
+    noted = _finding(disabled["key_arn"], "KMS.4", "NEW", "owner told", "bob")
+    same = _finding(disabled["key_arn"], "KMS.4", "NOTIFIED", "owner told", "bob")
+    suppressed = _finding(off["key_arn"], "KMS.4", "SUPPRESSED")
+    updates = report.finding_updates(built, [noted, same, suppressed], settings(), "now")
+    assert updates == [{"finding_id": noted["finding_id"], "product_arn": "p", "region": "us-east-1",
+                        "workflow_status": "NOTIFIED", "note": None}]
+    section = report.findings_section([noted, suppressed], {}, True)
+    assert section[0]["kept"] == "the note is a person's (bob): it is kept"
+    assert section[1]["kept"].startswith("suppressed by a person")
+
+
+def test_findings_are_matched_by_any_key_reference_and_partial_reads_are_per_region():
+    keys = fleet()
+    off = [k for k in keys if k["key_id"] == "off"][0]
+    off["aliases"] = ["alias/off"]
+    registered = {"failed": True, "msg": "1 of 2", "region_results": [
+        {"region": "us-east-1", "findings": 4, "error": None},
+        {"region": "us-west-2", "findings": 0, "error": "GetFindings failed with InvalidAccessException"}],
+        "findings": [_finding(off["key_arn"], "KMS.4", reference=reference) for reference in (
+            "off", "alias/off", "arn:aws:kms:us-east-1:111122223333:alias/off", "alias/gone")]}
+    found, error = report.findings_outcome(registered, settings(scope="findings"), keys)
+    assert [record["key_arn"] for record in found[:3]] == [off["key_arn"]] * 3
+    assert found[3]["key_matched"] is False and "names key 'alias/gone'" in report.unmatched_findings(found)[0]
+    assert error.startswith("Security Hub findings of us-west-2 could not be read, so no key of those Regions")
+    assert report.findings_blind_regions(registered, settings(scope="findings")) == {"us-west-2"}
+    aggregated = settings(scope="findings", securityhub_region="us-east-1", regions=["us-east-1", "us-west-2"])
+    assert report.findings_blind_regions(registered, aggregated) == {"us-east-1", "us-west-2"}
