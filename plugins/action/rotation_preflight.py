@@ -89,6 +89,8 @@ class ActionModule(ActionBase):
 
         try:
             held, holder = _run_lock.acquire(lock["folder"], lock["target"], lock["owner"], lock["timeout"], announce)
+        except _run_lock.LockRefused as refused:
+            return "%s: the run lock of %s cannot be taken, so nothing was changed: %s" % (host, lock["target"], refused)
         except OSError as error:
             return "%s: rotation_lock_dir %s cannot hold the run lock (%s): give a folder this user can write" % (
                 host, lock["folder"], error.strerror or error)

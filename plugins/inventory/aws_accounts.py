@@ -217,8 +217,8 @@ class InventoryModule(AWSInventoryBase):
             except AwsError as error:
                 return None, error.message
 
-        for account, (value, error) in zip(accounts, map_concurrently(attempt, accounts,
-                                                                        self.get_option("concurrency"))):
+        outcomes = map_concurrently(attempt, accounts, self.get_option("concurrency"))
+        for account, (value, error) in zip(accounts, outcomes):
             if error is None:
                 account[field] = value
                 continue
@@ -230,17 +230,24 @@ class InventoryModule(AWSInventoryBase):
                                  "before any call: %s" % (self.NAME, account["id"], account["name"], field, error))
 
     def _disambiguate(self, hosts):
-        """Account names are not unique: hosts that would share one get the account ID too, never dropped."""
-        by_name = {}
-        for host in hosts:
-            by_name.setdefault(host["name"], []).append(host)
-        for name, sharing in sorted(by_name.items()):
-            if len(sharing) < 2:
-                continue
-            for host in sharing:
-                host["name"] = "%s-%s" % (name, host["vars"]["aws_account_id"])
-            self.display.warning("%s: %d accounts are named %r; their hosts are %s" % (
-                self.NAME, len(sharing), name, ", ".join(host["name"] for host in sharing)))
+        """Account names are not unique: hosts that would share one get the account ID too, never dropped.
+
+        A name made that way may be another account's real name; then both fall back to their account IDs.
+        """
+        while True:
+            by_name = {}
+            for host in hosts:
+                by_name.setdefault(host["name"], []).append(host)
+            shared = [(name, sharing) for name, sharing in sorted(by_name.items()) if len(sharing) > 1]
+            if not shared:
+                return
+            for name, sharing in shared:
+                for host in sharing:
+                    account_id = host["vars"]["aws_account_id"]
+                    host["name"] = account_id if name.endswith(account_id) or name == account_id else "%s-%s" % (
+                        name, account_id)
+                self.display.warning("%s: %d accounts are named %r; their hosts are %s" % (
+                    self.NAME, len(sharing), name, ", ".join(host["name"] for host in sharing)))
 
     def _caller_account(self):
         try:

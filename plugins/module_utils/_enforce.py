@@ -104,9 +104,16 @@ class HalfDoneRescues:
         self._keys = {}
         self.stopped = False
 
-    def cancelled(self, key_arn, region, finish):
+    def cancelling(self, key_arn, region, finish):
+        """Before CancelKeyDeletion is sent: a kill from now on may leave the key Disabled."""
         with self._lock:
-            self._keys[key_arn] = {"key_arn": key_arn, "region": region, "finish_command": finish}
+            self._keys[key_arn] = {"key_arn": key_arn, "region": region, "finish_command": finish,
+                                   "deletion_cancelled": "maybe: the run was killed while CancelKeyDeletion was sent"}
+
+    def cancelled(self, key_arn):
+        with self._lock:
+            if key_arn in self._keys:
+                self._keys[key_arn]["deletion_cancelled"] = "yes"
 
     def settled(self, key_arn):
         with self._lock:
@@ -223,25 +230,34 @@ class RotationEnforcer:
         region = self.service.region
         state = dict(plan["before"])
         done = []
+        passed = [state["key_state"]]
         for index, (operation, params) in enumerate(plan["steps"]):
             if self.half_done.stopped:
                 break
+            if operation == rotation.CANCEL_KEY_DELETION:
+                self.half_done.cancelling(key_arn, region, " && ".join(
+                    rotation.finish_command(key_arn, region, plan["steps"][index + 1:])))
             try:
                 changed = EXECUTE[operation](self.service, key_id, params)
             except AwsError as error:
-                self.half_done.settled(key_arn)
-                return self._failed(metadata, plan, state, done, error, plan["steps"][index:])
+                if operation == rotation.CANCEL_KEY_DELETION:
+                    self.half_done.settled(key_arn)
+                return self._failed(metadata, plan, state, done, error, plan["steps"][index:], passed)
             state.update(changed)
+            passed.append(state["key_state"])
             done.append(operation)
             if operation == rotation.CANCEL_KEY_DELETION:
-                self.half_done.cancelled(key_arn, region, " && ".join(
-                    rotation.finish_command(key_arn, region, plan["steps"][index + 1:])))
+                self.half_done.cancelled(key_arn)
             elif operation == rotation.ENABLE_KEY:
                 self.half_done.settled(key_arn)
         return dict(state, actions=done)
 
-    def _failed(self, metadata, plan, state, done, error, steps_left):
-        """A step failed: what is true of the key now, and, only when it needs it, how to finish."""
+    def _failed(self, metadata, plan, state, done, error, steps_left, passed):
+        """A step failed: what is true of the key now, and, only when it needs it, how to finish.
+
+        ``passed``: the states this run saw or put the key in. Finding the key in one of them
+        is this run's own doing (or KMS's lag); only another state is another actor's.
+        """
         region = self.service.region
         key_id, key_arn = metadata["KeyId"], metadata["Arn"]
         believed = state["key_state"]
@@ -252,8 +268,7 @@ class RotationEnforcer:
         except AwsError:
             now = None
         what = ", ".join(DONE[operation] for operation in done)
-        if now is not None and error.code in STATE_ERROR_CODES and now.get("KeyState") != believed and not (
-                believed == "Disabled" and now.get("KeyState") == "PendingDeletion"):
+        if now is not None and error.code in STATE_ERROR_CODES and now.get("KeyState") not in passed:
             return self._changed_by_another_actor(now, state, done, error, believed)
         finish = " && ".join(rotation.finish_command(key_arn, region, steps_left))
         message = "key %s in %s: %s%s failed: %s. " % (key_id, region, what + "; " if what else "", error.operation,

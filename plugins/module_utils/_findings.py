@@ -173,26 +173,43 @@ UPDATED_BY = "keyguard.kms"
 OPEN_WORKFLOW_STATUSES = ("NEW", "NOTIFIED")
 
 
-def note_is_ours(record):
+def note_is_ours(record, updated_by=UPDATED_BY):
     """Whether the finding's note, if any, was written by this collection (and so may be replaced)."""
-    return record.get("note") is None or record.get("note_updated_by") == UPDATED_BY
+    return record.get("note") is None or record.get("note_updated_by") == updated_by
 
 
-def suppressed_by_a_person(record):
-    """A finding someone set to SUPPRESSED (without this collection's note): their decision, never overridden."""
+# How this collection's own suppressions begin (the rotation role's exempt keys); any other is somebody's.
+SUPPRESSION_NOTE_PREFIX = UPDATED_BY + ": exempt, "
+
+
+def suppressed_by_a_person(record, updated_by=UPDATED_BY):
+    """A finding set to SUPPRESSED by anyone but this collection's own suppression: their decision, kept.
+
+    Only a suppression whose note is this collection's exemption note is ours; a person may suppress a
+    finding that still carries another note of ours.
+    """
     return record.get("workflow_status") == "SUPPRESSED" and not (
-        record.get("note") is not None and record.get("note_updated_by") == UPDATED_BY)
+        record.get("note_updated_by") == updated_by and (record.get("note") or "").startswith(SUPPRESSION_NOTE_PREFIX))
+
+
+def _decision_weight(record):
+    return (record.get("workflow_status") == "SUPPRESSED", not note_is_ours(record))
 
 
 def deduplicated(records):
-    """One record per finding (Id and ProductArn): with cross-Region aggregation two hubs return the same one."""
-    seen, unique = set(), []
+    """One record per finding (Id and ProductArn): with cross-Region aggregation two hubs return the same one.
+
+    When the copies disagree (the aggregator lags), the one carrying somebody's decision wins.
+    """
+    chosen, order = {}, []
     for record in records:
         identity = (record["finding_id"], record["product_arn"])
-        if identity not in seen:
-            seen.add(identity)
-            unique.append(record)
-    return unique
+        if identity not in chosen:
+            order.append(identity)
+            chosen[identity] = record
+        elif _decision_weight(record) > _decision_weight(chosen[identity]):
+            chosen[identity] = record
+    return [chosen[identity] for identity in order]
 
 
 def key_index(kms_keys):

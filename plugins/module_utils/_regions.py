@@ -70,3 +70,10 @@ def region_errors(regions, known=None):
                 "Regions %s are in different partitions (%s): one set of credentials cannot reach them all; "
                 "use one inventory host per partition" % (", ".join(regions), ", ".join(partitions)))
     return errors
+
+
+def regions_to_use(given, connection_region):
+    """The Regions a task works in: ``given`` once each (in order), else the connection's Region."""
+    if given is not None:
+        return list(dict.fromkeys(given))
+    return [connection_region] if connection_region else []

@@ -47,6 +47,15 @@ options:
       - The Region whose Security Hub is called for every finding, for example the aggregation Region.
       - When not given, each finding is updated in its own C(region), or in the connection's Region.
     type: str
+  keep_others_decisions:
+    description:
+      - Never change a finding that somebody else set to C(SUPPRESSED), and never replace a note that somebody else
+        wrote (its C(UpdatedBy) is not O(updated_by)); only the workflow status is then changed, or nothing.
+      - Checked on each finding as read right before the update, so a decision made after the update was planned
+        is kept too. The finding's result says what was kept (RV(results[].kept)).
+      - A suppression counts as this collection's only when its note is the rotation role's exemption note.
+    type: bool
+    default: false
   concurrency:
     description: Regions worked on at once.
     type: int
@@ -117,6 +126,10 @@ results:
       type: str
       returned: always
     error_message: {description: What went wrong and what to do; null when nothing did., type: str, returned: always}
+    kept:
+      description: With O(keep_others_decisions), what of somebody else's was left as it is; null otherwise.
+      type: str
+      returned: always
   sample:
     - finding_id: arn:aws:securityhub:eu-west-1:111122223333:security-control/KMS.4/finding/0d6ee5f1-0000-4000-8000-000000000000
       product_arn: arn:aws:securityhub:eu-west-1::product/aws/securityhub
@@ -165,7 +178,7 @@ def wanted_updates(params, default_region):
     return entries, errors
 
 
-def result_for(entry, status, before=None, after=None, error_code=None, error_message=None):
+def result_for(entry, status, before=None, after=None, error_code=None, error_message=None, kept=None):
     return {
         "finding_id": entry["identifier"]["Id"],
         "product_arn": entry["identifier"]["ProductArn"],
@@ -176,10 +189,11 @@ def result_for(entry, status, before=None, after=None, error_code=None, error_me
         "after": after if after is not None else before,
         "error_code": error_code,
         "error_message": error_message,
+        "kept": kept,
     }
 
 
-def update_region(service, entries, check_mode, updated_by):
+def update_region(service, entries, check_mode, updated_by, keep_others=False):
     """Per-entry results for the findings of one Region: read, compare, update what differs."""
     current = {}
     for query in findings.id_filters(sorted(set(entry["identifier"]["Id"] for entry in entries))):
@@ -198,9 +212,16 @@ def update_region(service, entries, check_mode, updated_by):
             continue
         before = {"workflow_status": found["workflow_status"], "note": found["note"]}
         change = findings.planned_update(found, entry["workflow_status"], entry["note"])
+        kept = None
+        if keep_others and findings.suppressed_by_a_person(found, updated_by):
+            # Read just now: somebody may have decided since the update was planned.
+            change, kept = {}, "suppressed by somebody else: left as it is"
+        elif keep_others and "note" in change and not findings.note_is_ours(found, updated_by):
+            del change["note"]
+            kept = "the note is somebody else's (%s): kept" % found["note_updated_by"]
         after = dict(before, **change)
         results[index] = result_for(entry, "planned" if change and check_mode else "unchanged" if not change
-                                    else "updated", before, after)
+                                    else "updated", before, after, kept=kept)
         if change and not check_mode:
             planned.append((index, change))
     batches = findings.update_batches(
@@ -230,6 +251,7 @@ def main():
         note=dict(type="str"),
         updated_by=dict(type="str", default="keyguard.kms"),
         securityhub_region=dict(type="str"),
+        keep_others_decisions=dict(type="bool", default=False),
     )
     argument_spec.update(tuning_argument_spec(concurrency=4))
     argument_spec.update(assume_role_argument_spec())
@@ -255,7 +277,7 @@ def main():
                                          params["rate_limits"], max_attempts=params["max_attempts"],
                                          stall_timeout=params["stall_timeout"])
             return indexes, update_region(service, [entries[index] for index in indexes], module.check_mode,
-                                          params["updated_by"])
+                                          params["updated_by"], params["keep_others_decisions"])
         except AwsError as error:
             return indexes, [result_for(entries[index], "failed", error_code=error.code, error_message=error.message)
                              for index in indexes]

@@ -196,6 +196,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_R
 from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
 from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._regions import regions_to_use
 from ansible_collections.keyguard.kms.plugins.module_utils._securityhub import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._securityhub import SecurityHubService
 
@@ -227,7 +228,7 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     stop_when_run_ends()
     params = module.params
-    regions = params["regions"] or ([module.region] if module.region else [])
+    regions = regions_to_use(params["regions"] or None, module.region)
     known = dict(DEFAULT_RATE_LIMITS, **KMS_RATE_LIMITS)
     errors = region_errors(regions) if regions else ["no Region: set regions, region, or AWS_REGION"]
     errors.extend(tuning_errors(params, known))

@@ -83,7 +83,7 @@ options:
         C(kill -9) of C(ansible-playbook)) while a rescue is half-way, that is after C(CancelKeyDeletion) and
         before C(EnableKey). It lists, as JSON, each key left C(Disabled) with its deletion cancelled and the
         AWS CLI command that finishes its rescue.
-      - A note for people, never read by any run. A later run treats such a key like any C(Disabled) key:
+      - A note for people, never read by any run. A later run treats such a key like any C(Disabled) key, as
         the key owner's decision (C(KEY_DISABLED)).
     type: path
   concurrency:
@@ -101,7 +101,7 @@ notes:
   - When a key's plan fails half-way (for example C(CancelKeyDeletion) worked and C(EnableKey) ran out of
     retries), the key is C(ERROR); its RV(actions) lists the calls that succeeded, RV(key_state) is its state
     read again afterwards, and RV(message) says what was done and gives the AWS CLI command that finishes it
-    (also in RV(finish_command)). A rescued key left that way is C(Disabled) with its deletion cancelled:
+    (also in RV(finish_command)). A rescued key left that way is C(Disabled) with its deletion cancelled;
     nothing is lost, since a key pending deletion cannot be used anyway, and later runs leave it to its owner.
   - Nothing is carried from one run to the next. When a write is refused because someone else (another run,
     the key's owner) changed the key since it was read, the key is read again and its result says what is
@@ -296,13 +296,9 @@ from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsServic
 from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._regions import regions_to_use
 
 DIFF_FIELDS = ("key_state", "rotation_enabled", "rotation_period_days")
-
-
-def regions_to_use(params, region):
-    """The Regions the task works in: O(regions), else the connection's Region."""
-    return params["regions"] if params["regions"] is not None else ([region] if region else [])
 
 
 def argument_errors(params, regions):
@@ -382,7 +378,7 @@ def main():
     params = module.params
     half_done = HalfDoneRescues()
     stop_when_run_ends(last_words=lambda: write_interrupted_rescues(params["interrupted_rescues_file"], half_done))
-    regions = regions_to_use(params, module.region)
+    regions = regions_to_use(params["regions"], module.region)
     errors = argument_errors(params, regions)
     if errors:
         module.fail_json(msg="Invalid arguments: " + "; ".join(errors))

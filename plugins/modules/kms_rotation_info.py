@@ -200,6 +200,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsServic
 from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
 from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._regions import regions_to_use
 
 
 def argument_errors(params, regions):
@@ -236,7 +237,7 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     stop_when_run_ends()
     params = module.params
-    regions = params["regions"] or ([module.region] if module.region else [])
+    regions = regions_to_use(params["regions"] or None, module.region)
     errors = argument_errors(params, regions)
     if errors:
         module.fail_json(msg="Invalid arguments: " + "; ".join(errors))

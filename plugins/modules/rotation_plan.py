@@ -16,7 +16,7 @@ description:
   - From the keys discovery found, leaves out exempt keys (by reference or tag) and keys that are not applicable
     or could not be read, and returns the key ARNs that KMS.3 rescues (keys pending deletion) and those whose
     rotation KMS.4 changes.
-  - Decides from this run's discovery alone: nothing from an earlier run is read.
+  - Decides from this run's discovery alone; nothing from an earlier run is read.
 author:
   - keyguard.kms contributors (@keyguard)
 options:

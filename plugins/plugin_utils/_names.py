@@ -23,28 +23,30 @@ _UNSAFE_FILE_RUN = re.compile(r"[^A-Za-z0-9_.-]+")
 _SAFE_VARIABLE = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 _UNSAFE_VARIABLE_RUN = re.compile(r"[^A-Za-z0-9_]+")
 _SLUG_LENGTH = 60
+_LOOKS_DERIVED = re.compile(r"[-_][0-9a-f]{10}$")
 
 
 def digest(name):
     return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
+def _safe(host, safe, unsafe_run, joiner):
+    host = str(host)
+    # A safe name that looks like a derived one could take another host's name: it is hashed too.
+    if safe.match(host) and not _LOOKS_DERIVED.search(host):
+        return host
+    slug = unsafe_run.sub(joiner, host).strip(".-_")[:_SLUG_LENGTH] or "host"
+    return "%s%s%s" % (slug, joiner, digest(host))
+
+
 def file_name(host):
     """A file or S3 key part for ``host``: no separator, no dot-only name, never shared by two hosts."""
-    host = str(host)
-    if _SAFE_FILE.match(host):
-        return host
-    slug = _UNSAFE_FILE_RUN.sub("-", host).strip(".-")[:_SLUG_LENGTH] or "host"
-    return "%s-%s" % (slug, digest(host))
+    return _safe(host, _SAFE_FILE, _UNSAFE_FILE_RUN, "-")
 
 
 def variable_part(host):
     """A part of a variable name for ``host`` (ASCII letters, digits, underscores), never shared by two hosts."""
-    host = str(host)
-    if _SAFE_VARIABLE.match(host):
-        return host
-    slug = _UNSAFE_VARIABLE_RUN.sub("_", host).strip("_")[:_SLUG_LENGTH] or "host"
-    return "%s_%s" % (slug, digest(host))
+    return _safe(host, _SAFE_VARIABLE, _UNSAFE_VARIABLE_RUN, "_")
 
 
 def inside(folder, name):

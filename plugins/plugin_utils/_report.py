@@ -481,7 +481,7 @@ def findings_section(found, updated, check_mode):
             "update": outcome["status"] if outcome else "none",
             "error": "%s: %s" % (outcome["error_code"], outcome["error_message"])
             if outcome and outcome.get("error_message") else None,
-            "kept": _kept(finding),
+            "kept": (outcome or {}).get("kept") or _kept(finding),
         })
     return section
 
@@ -518,7 +518,8 @@ def finding_updates(report, found, settings, when):
         workflow, note = None, None
         if entry["exempt"]:
             if settings.get("securityhub_suppress_exempt"):
-                workflow, note = "SUPPRESSED", "keyguard.kms: exempt, %s." % entry["exemption_reason"]
+                workflow, note = "SUPPRESSED", "%s%s." % (findings_rules.SUPPRESSION_NOTE_PREFIX,
+                                                           entry["exemption_reason"])
         elif entry["error"]:
             note = "keyguard.kms could not fix this key: %s" % entry["error"]
         elif after["compliance"] == rotation.COMPLIANT and entry["actions"] and (
@@ -587,12 +588,17 @@ def report_uploads(settings, files):
 
 # --- renderings ---------------------------------------------------------------
 
+_MARKDOWN_ESCAPES = str.maketrans({"|": "\\|", "\n": " ", "\r": " ", "<": "&lt;", ">": "&gt;", "[": "\\[",
+                                   "]": "\\]", "`": "\\`"})
+
+
 def _cell(value):
+    """A table cell; names and notes come from AWS accounts and people, so nothing in them may render as markup."""
     if value is None or value == []:
         return "-"
     if isinstance(value, list):
         value = ", ".join(str(item) for item in value)
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return str(value).translate(_MARKDOWN_ESCAPES)
 
 
 def _rotation_text(verdict):

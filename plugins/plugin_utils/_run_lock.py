@@ -10,7 +10,9 @@ exactly as long as that process: a run that is killed leaves a file that the nex
 run sees is stale, so no lock outlives its run and nothing needs cleaning up. The
 file is read and written under a short flock, so two runs never both take it.
 
-Linux only (it reads /proc); elsewhere every lock is granted.
+The folder must be this user's alone (no link, nobody else may write in it), and
+the file is opened without following links. Linux only (it reads /proc); elsewhere
+every lock is granted.
 
 This is a private module: its interface may change without notice.
 """
@@ -42,8 +44,30 @@ def holder_alive(holder):
         process_start(int(holder.get("pid") or 0)) == holder["process_start"])
 
 
-def _same(holder, owner):
+def _same_run(holder, owner):
     return bool(holder) and (holder.get("pid"), holder.get("process_start")) == (owner["pid"], owner["process_start"])
+
+
+def _same(holder, owner):
+    return _same_run(holder, owner) and holder.get("host") == owner.get("host")
+
+
+class LockRefused(Exception):
+    """The lock cannot be waited for: the folder is not safe, or this very run holds it for another host."""
+
+
+def _safe_folder(folder):
+    """Create ``folder`` for this user alone, or refuse one that another user could tamper with."""
+    try:
+        os.makedirs(folder, mode=0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(folder)
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        raise LockRefused("%s is not a folder (a link?)" % folder)
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise LockRefused("%s belongs to another user or others can write in it: give a folder of this user's "
+                          "alone (rotation_lock_dir)" % folder)
 
 
 def lock_path(folder, target):
@@ -52,7 +76,7 @@ def lock_path(folder, target):
 
 def _exchange(path, decide):
     """Read the lock file and maybe rewrite it, all under one flock; returns what ``decide`` returns."""
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     with os.fdopen(descriptor, "r+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -79,7 +103,7 @@ def acquire(folder, target, owner, timeout, on_wait=None, sleep=time.sleep, cloc
     """
     if owner.get("process_start") is None:
         return True, None
-    os.makedirs(folder, mode=0o700, exist_ok=True)
+    _safe_folder(folder)
     path = lock_path(folder, target)
     deadline = clock() + timeout
     announced = False
@@ -93,6 +117,10 @@ def acquire(folder, target, owner, timeout, on_wait=None, sleep=time.sleep, cloc
         holder = _exchange(path, decide)
         if holder is None:
             return True, None
+        if _same_run(holder, owner):
+            # Two hosts of one play for one target: waiting would outlast the play's own task.
+            raise LockRefused("host %s of this same run already works on it: keep one host per target in the "
+                              "inventory" % holder.get("host"))
         if clock() >= deadline:
             return False, holder
         if not announced and on_wait is not None:

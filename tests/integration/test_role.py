@@ -148,13 +148,23 @@ def test_report_run_fails_on_noncompliance_when_asked(emulator, fleet, two_accou
 
 
 @pytest.mark.parametrize("spelling", ["keep", "report"])
-def test_pending_deletion_keep_leaves_keys_and_fails_the_run(emulator, fleet, two_accounts, spelling):
-    code, output = fleet.run("remediate", extra_vars={"rotation_pending_deletion": spelling})
-    assert code != 0
-    assert "still not as wanted after remediation" in output
+def test_pending_deletion_keep_leaves_keys_as_their_owners_decision(emulator, fleet, two_accounts, spelling):
+    """Failing on non-compliance is rotation_fail_on_noncompliant's job, not pending_deletion's.
+
+    Also as extra vars come from the command line: the period as text, a Region listed twice.
+    """
+    code, output = fleet.run("remediate", extra_vars={"rotation_pending_deletion": spelling,
+                                                      "rotation_period_days": "180",
+                                                      "rotation_regions": ["us-east-1", "us-west-2", "us-east-1"]})
+    assert code == 0, output[-3000:]
     assert ("rotation_pending_deletion: report is deprecated" in output) is (spelling == "report")
     pending = [k for k in state_of(emulator, two_accounts) if k["metadata"]["KeyState"] == "PendingDeletion"]
     assert len(pending) == 2 * (2 * 2 + 2)  # per account: two kinds in two Regions, plus the two exempt keys
+    report = fleet.report("target-0")
+    assert report["run"]["settings"]["rotation_period_days"] == 180 and report["run"]["regions"] == [
+        "us-east-1", "us-west-2"]
+    assert len(set(entry["key_arn"] for entry in report["keys"])) == len(report["keys"])
+    assert "## Needs the key owner" in fleet.report("target-0", ".md")
 
 
 @pytest.mark.parametrize(
@@ -175,6 +185,17 @@ def test_role_variables_are_validated_before_any_call(emulator, fleet, account, 
     assert [r for r in emulator.recorded_requests()[since:] if r["account"] == account] == []
 
 
+def runner_project(tmp_path, fleet, playbook):
+    """An ansible-runner private data folder, as AWX lays one out, with the fleet's inventory and one playbook."""
+    private = tmp_path / "runner"
+    (private / "inventory").mkdir(parents=True)
+    (private / "inventory" / "hosts.yml").write_text(open(fleet.inventory()).read())
+    (private / "project").mkdir()
+    (private / "project" / (playbook + ".yml")).write_text(
+        "- name: Run\n  ansible.builtin.import_playbook: keyguard.kms.%s\n" % playbook)
+    return private
+
+
 def runner_job(private, playbook, limit, ident):
     """One ansible-runner job, as AWX runs a job (or one slice of a sliced job); returns its set_stats artifacts."""
     completed = subprocess.run(
@@ -191,24 +212,19 @@ def test_set_stats_of_every_host_survive_awx_merging_sliced_jobs(emulator, fleet
     for index in range(3):
         account = new_account()
         seed({"us-east-1": emulator.client(account)}, "us-east-1", kinds=["symmetric_off", "hmac"])
-        hosts["target-%d" % index] = account
-        fleet.add_target("target-%d" % index, account, rotation_regions=["us-east-1"])
-    private = tmp_path / "runner"
-    (private / "inventory").mkdir(parents=True)
-    (private / "inventory" / "hosts.yml").write_text(open(fleet.inventory()).read())
-    (private / "project").mkdir()
-    (private / "project" / "report.yml").write_text(
-        "- name: Report\n  ansible.builtin.import_playbook: keyguard.kms.report\n")
+        hosts["target_%d" % index] = account
+        fleet.add_target("target_%d" % index, account, rotation_regions=["us-east-1"])
+    private = runner_project(tmp_path, fleet, "report")
     # Two slices of one sliced job, then AWX's shallow merge of their artifacts.
     merged = {}
-    for ident, limit in (("slice-1", "target-0:target-1"), ("slice-2", "target-2")):
+    for ident, limit in (("slice-1", "target_0:target_1"), ("slice-2", "target_2")):
         merged.update(runner_job(private, "report.yml", limit, ident))
     assert sorted(merged) == ["keyguard_kms_rotation__target_%d" % index for index in range(3)]
     for index, account in enumerate(hosts.values()):
         summary = merged["keyguard_kms_rotation__target_%d" % index]
         assert summary["total"] == 2 and summary["before"]["NON_COMPLIANT"] == 1
         assert (summary["account_id"], summary["mode"], summary["check_mode"]) == (account, "report", True)
-        assert summary["reports"][0].endswith("target-%d.json" % index)
+        assert summary["reports"][0].endswith("target_%d.json" % index)
 
 
 HOSTILE_HOSTS = ["../../../escaped", "team/pay", "acct.one", "acct-one", "acct one", "prød-1"]
@@ -220,12 +236,7 @@ def test_host_names_from_account_names_never_escape_or_collide(emulator, fleet, 
         account = new_account()
         seed({"us-east-1": emulator.client(account)}, "us-east-1", kinds=["symmetric_off"])
         fleet.add_target(host, account, rotation_regions=["us-east-1"])
-    private = tmp_path / "runner"
-    (private / "inventory").mkdir(parents=True)
-    (private / "inventory" / "hosts.yml").write_text(open(fleet.inventory()).read())
-    (private / "project").mkdir()
-    (private / "project" / "remediate.yml").write_text(
-        "- name: Remediate\n  ansible.builtin.import_playbook: keyguard.kms.remediate\n")
+    private = runner_project(tmp_path, fleet, "remediate")
     stats = runner_job(private, "remediate.yml", "all", "hostile")
     assert len(stats) == len(HOSTILE_HOSTS), sorted(stats)
     assert sorted(summary["target"] for summary in stats.values()) == sorted(HOSTILE_HOSTS)

@@ -231,7 +231,7 @@ def test_a_killed_rescue_leaves_a_disabled_key_that_later_runs_leave_to_its_owne
     arn = keys[key_id(1)]["metadata"]["Arn"]
     assert keys[key_id(1)]["metadata"]["KeyState"] == "Disabled"
     # What the killed module notes on its way out: the key and the command that finishes it.
-    assert half_done.stop() == [{"key_arn": arn, "region": REGION, "finish_command": (
+    assert half_done.stop() == [{"key_arn": arn, "region": REGION, "deletion_cancelled": "yes", "finish_command": (
         "aws kms enable-key --key-id %s --region %s && aws kms enable-key-rotation --key-id %s --region %s "
         "--rotation-period-in-days 365" % (arn, REGION, arn, REGION))}]
 
@@ -270,7 +270,25 @@ def test_a_rescue_that_fails_half_way_says_what_was_done_and_how_to_finish():
     assert first["finish_command"] in first["message"]
     assert second["actions"] == ["CancelKeyDeletion", "EnableKey"] and second["key_state"] == "Enabled"
     assert second["finish_command"].startswith("aws kms enable-key-rotation --key-id")
-    assert half_done.stop() == [], "a failure is reported in the result, not left for the note"
+    # Key 1 stays in the note: if the run were killed now, before its result is out, the note would say so.
+    assert [entry["key_arn"] for entry in half_done.stop()] == [arn]
+
+
+def test_a_state_error_this_run_itself_caused_stays_an_error_with_its_finish_command():
+    """After our EnableKey, KMS may still show the key Disabled: that is lag, not another actor."""
+    keys = dict([make_key(1, "PendingDeletion")])
+    service = FakeService(keys)
+    real_enable_rotation = service.enable_rotation
+
+    def lagging(kid, period=None):
+        keys[kid]["metadata"]["KeyState"] = "Disabled"  # what the lagging read shows
+        raise AwsError("EnableKeyRotation", "DisabledException", "the key is disabled")
+
+    service.enable_rotation = lagging
+    result = RotationEnforcer(service, RESCUE, False, 1).run([key_id(1)])[0]
+    assert (result["compliance"], result["other_actor"]) == ("ERROR", False)
+    assert result["finish_command"].startswith("aws kms enable-key-rotation")
+    assert real_enable_rotation
 
 
 class RacedService(FakeService):
@@ -434,3 +452,18 @@ def test_rate_limits_must_be_sane(rate):
 
     assert "DescribeKey must be a number of requests per second of at least 0.1" in rate_limit_errors(
         {"DescribeKey": rate}, {"DescribeKey": 2000})[0]
+
+
+def test_a_disabled_opt_in_region_is_named_in_the_hint():
+    client = ScriptedClient([client_error("UnrecognizedClientException")])
+    with pytest.raises(AwsError) as caught:
+        KmsService(client, "ap-east-1", sleep=lambda seconds: None).enable_key(key_id(1))
+    assert "ap-east-1 is an opt-in Region that is not enabled for it" in caught.value.message
+    assert "aws account get-region-opt-status --region-name ap-east-1" in caught.value.message
+
+
+def test_a_region_named_twice_is_worked_in_once():
+    from ansible_collections.keyguard.kms.plugins.module_utils._regions import regions_to_use
+
+    assert regions_to_use(["us-east-1", "eu-west-1", "us-east-1"], "x") == ["us-east-1", "eu-west-1"]
+    assert regions_to_use(None, "eu-west-1") == ["eu-west-1"] and regions_to_use(None, None) == []

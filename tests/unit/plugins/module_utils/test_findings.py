@@ -89,6 +89,16 @@ def test_whose_note_and_whose_suppression():
     assert findings.note_is_ours({"note": None}) and findings.note_is_ours({"note": "x", "note_updated_by": "keyguard.kms"})
     assert not findings.note_is_ours({"note": "x", "note_updated_by": "alice"})
     assert findings.suppressed_by_a_person({"workflow_status": "SUPPRESSED", "note": None})
-    assert not findings.suppressed_by_a_person({"workflow_status": "SUPPRESSED", "note": "x",
+    assert not findings.suppressed_by_a_person({"workflow_status": "SUPPRESSED", "note": "keyguard.kms: exempt, x.",
                                                 "note_updated_by": "keyguard.kms"})
+    # Our NOTIFIED note is still on it, but the suppression is a person's.
+    assert findings.suppressed_by_a_person({"workflow_status": "SUPPRESSED", "note": "keyguard.kms: the key is Disabled",
+                                            "note_updated_by": "keyguard.kms"})
+
+
+def test_when_two_hubs_disagree_the_copy_with_a_decision_wins():
+    fresh = {"finding_id": "a", "product_arn": "p", "workflow_status": "NEW", "note": None}
+    decided = dict(fresh, workflow_status="SUPPRESSED", note="CHG-77", note_updated_by="alice")
+    assert findings.deduplicated([fresh, decided]) == [decided]
+    assert findings.deduplicated([decided, fresh]) == [decided]
     assert not findings.suppressed_by_a_person({"workflow_status": "NEW", "note": None})

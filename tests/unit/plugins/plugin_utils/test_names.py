@@ -34,6 +34,12 @@ def test_every_derived_name_is_safe_and_no_two_hosts_share_one():
     assert _names.file_name("team/pay").startswith("team-pay-")
 
 
+def test_a_safe_name_that_looks_derived_cannot_take_another_hosts_name():
+    forged_file, forged_variable = _names.file_name("acct one"), _names.variable_part("acct one")
+    assert _names.file_name(forged_file) != forged_file
+    assert _names.variable_part(forged_variable) != forged_variable
+
+
 def test_inside_refuses_anything_but_a_file_directly_in_the_folder(tmp_path):
     assert _names.inside(str(tmp_path), "a.json") == str(tmp_path / "a.json")
     for name in ("../a", "..", "", "sub/a"):

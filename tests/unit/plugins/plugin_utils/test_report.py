@@ -276,6 +276,9 @@ def test_a_kms3_finding_a_person_suppressed_is_an_exemption_and_ours_is_not():
     assert "pending" not in ids(plan["rescue"])
     ours = dict(person, note="keyguard.kms: exempt, tagged x=y.", note_updated_by="keyguard.kms")
     assert "pending" in ids(report.plan_phases(keys, settings(), findings=[ours])["rescue"])
+    ours_then_theirs = dict(person, note="keyguard.kms: the key is Disabled", note_updated_by="keyguard.kms")
+    assert "pending" not in ids(report.plan_phases(keys, settings(), findings=[ours_then_theirs])["rescue"]), \
+        "a person suppressed a finding that still carried another note of ours"
     kms4 = dict(person, control_id="KMS.4")
     assert "pending" in ids(report.plan_phases(keys, settings(), findings=[kms4])["rescue"]), "only KMS.3 decides"
 

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from ansible_collections.keyguard.kms.plugins.plugin_utils import _run_lock
 
 
@@ -51,3 +53,27 @@ def test_a_reused_pid_is_not_the_holder(tmp_path):
     (tmp_path / "t.lock").write_text('{"pid": %d, "process_start": %d}' % (os.getpid(), me["process_start"] - 1))
     other = _run_lock.run_owner(os.getppid())
     assert _run_lock.acquire(str(tmp_path), "t", other, 0) == (True, None)
+
+
+def test_two_hosts_of_one_run_for_one_target_are_refused_at_once(tmp_path):
+    first = _run_lock.run_owner(os.getpid(), host="a")
+    assert _run_lock.acquire(str(tmp_path), "t", first, 0)[0]
+    with pytest.raises(_run_lock.LockRefused, match="host a of this same run already works on it"):
+        _run_lock.acquire(str(tmp_path), "t", dict(first, host="b"), 300)
+
+
+def test_a_folder_others_can_write_in_or_a_linked_lock_is_refused(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    me = _run_lock.run_owner(os.getpid(), host="a")
+    with pytest.raises(_run_lock.LockRefused, match="others can write in it"):
+        _run_lock.acquire(str(shared), "t", me, 0)
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o700)
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    os.symlink(str(victim), str(mine / "t.lock"))
+    with pytest.raises(OSError):
+        _run_lock.acquire(str(mine), "t", me, 0)
+    assert victim.read_text() == "precious"
