@@ -518,8 +518,8 @@ def finding_updates(report, found, settings, when):
         workflow, note = None, None
         if entry["exempt"]:
             if settings.get("securityhub_suppress_exempt"):
-                workflow, note = "SUPPRESSED", "%s%s." % (findings_rules.SUPPRESSION_NOTE_PREFIX,
-                                                           entry["exemption_reason"])
+                workflow = "SUPPRESSED"
+                note = "%s%s." % (findings_rules.SUPPRESSION_NOTE_PREFIX, entry["exemption_reason"])
         elif entry["error"]:
             note = "keyguard.kms could not fix this key: %s" % entry["error"]
         elif after["compliance"] == rotation.COMPLIANT and entry["actions"] and (

@@ -290,3 +290,22 @@ def test_one_unreadable_hub_spoils_nothing_in_the_other_regions(emulator, fleet,
     assert state[by_kind[("us-west-2", "symmetric_off")]["arn"]]["rotation_enabled"] is True
     assert any("findings of Region us-west-2 could not be read, so a person's decision" in e["message"]
                for e in fleet.report("target")["errors"])
+
+
+def test_kms_findings_keeps_decisions_made_after_the_update_was_planned(emulator, account, run_playbook):
+    key = create_key({"us-east-1": emulator.client(account)}, "us-east-1", "symmetric_off", 0)
+    hub = emulator.boto3_client("securityhub", account, "us-east-1")
+    suppressed, noted = finding(account, "us-east-1", key["arn"]), finding(account, "us-east-1", key["arn"], "KMS.3")
+    import_findings(hub, [suppressed, noted])
+    # Planned while both were NEW; then people decided, before the update is sent.
+    hub.batch_update_findings(FindingIdentifiers=[_identifier(suppressed)], Workflow={"Status": "SUPPRESSED"})
+    hub.batch_update_findings(FindingIdentifiers=[_identifier(noted)], Note={"Text": "mine", "UpdatedBy": "carol"})
+    planned = [{"finding_id": item["Id"], "product_arn": item["ProductArn"], "workflow_status": "RESOLVED",
+                "note": "keyguard.kms: fixed"} for item in (suppressed, noted)]
+    run = run_playbook(account, [{"name": "update", "keyguard.kms.kms_findings": {
+        "findings": planned, "keep_others_decisions": True}}])
+    results = run.task("update")["result"]["results"]
+    assert [result["kept"] is not None for result in results] == [True, True], results
+    stored = all_findings(emulator, account)
+    assert stored[suppressed["Id"]]["Workflow"]["Status"] == "SUPPRESSED" and "Note" not in stored[suppressed["Id"]]
+    assert stored[noted["Id"]]["Note"]["Text"] == "mine" and stored[noted["Id"]]["Workflow"]["Status"] == "RESOLVED"
