@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A fixed run, its reports compared with the ones recorded before the code was reshaped: same input, same reports.
+
+Run with KEYGUARD_RECORD_GOLDEN=1 to record them again, and say why in the commit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+
+import pytest
+
+from ansible_collections.keyguard.kms.plugins.plugin_utils import _report as report
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+ACCOUNT = "111122223333"
+
+
+def arn(kid, region="us-east-1"):
+    return "arn:aws:kms:%s:%s:key/%s" % (region, ACCOUNT, kid)
+
+
+def discovered(kid, compliance, reason, state="Enabled", rotation=(False, None), region="us-east-1", aliases=(),
+               tags=None):
+    return {"key_id": kid, "key_arn": arn(kid, region), "region": region, "aliases": list(aliases),
+            "key_state": state, "rotation_enabled": rotation[0], "rotation_period_days": rotation[1],
+            "compliance": compliance, "reason": reason, "message": "as found: " + kid, "tags": tags or {},
+            "account_id": ACCOUNT}
+
+
+def phase_result(kid, actions, compliance="NON_COMPLIANT", reason="ROTATION_DISABLED", state="Enabled",
+                 rotation=(True, 365), region="us-east-1", **extra):
+    result = {"input": arn(kid, region), "key_id": kid, "key_arn": arn(kid, region), "region": region,
+              "key_state": state, "rotation_enabled": rotation[0], "rotation_period_days": rotation[1],
+              "compliance": compliance, "reason": reason, "message": "phase: " + kid, "changed": bool(actions),
+              "actions": actions, "before": None}
+    result.update(extra)
+    return result
+
+
+def finding(kid, control, workflow="NEW", note=None, updated_by=None, region="us-east-1"):
+    return {"finding_id": "finding-%s-%s" % (control, kid), "product_arn": "arn:aws:securityhub:%s::product/aws/"
+            "securityhub" % region, "control_id": control, "origin": "consolidated", "key_arn": arn(kid, region),
+            "key_reference": arn(kid, region), "account_id": ACCOUNT, "region": region, "compliance_status": "FAILED",
+            "workflow_status": workflow, "note": note, "note_updated_by": updated_by}
+
+
+def scenario():
+    settings = {
+        "target": "payments-prod", "report_name": "payments-prod", "mode": "remediate", "check_mode": False,
+        "started": "2026-12-01T10:00:00Z", "run_id": "0a1b2c", "regions": ["us-east-1", "us-west-2"],
+        "partition": "aws", "state": "enabled", "rotation_period_days": 365, "pending_deletion": "cancel",
+        "exempt_keys": [{"key": "alias/legacy", "reason": "CHG-1042: decommissioned"}],
+        "exempt_tags": {"keyguard:intended-deletion": ["true"]}, "scope": "all", "securityhub_update": True,
+        "securityhub_suppress_exempt": True, "securityhub_region": None, "securityhub_regions": ["us-east-1"],
+        "fail_on_noncompliant": False, "awx_job_id": 4242, "report_formats": ["json", "markdown", "junit"],
+        "report_dir": "/reports", "report_s3_bucket": "security-reports", "report_s3_prefix": "keyguard/",
+        "report_s3_region": "us-east-1",
+    }
+    kms_keys = [
+        discovered("off", "NON_COMPLIANT", "ROTATION_DISABLED"),
+        discovered("ok", "COMPLIANT", None, rotation=(True, 180)),
+        discovered("long", "NON_COMPLIANT", "ROTATION_PERIOD_MISMATCH", rotation=(True, 730), region="us-west-2"),
+        discovered("pending", "NON_COMPLIANT", "PENDING_DELETION", state="PendingDeletion", rotation=(None, None)),
+        discovered("denied", "NON_COMPLIANT", "PENDING_DELETION", state="PendingDeletion", rotation=(None, None)),
+        discovered("legacy", "NON_COMPLIANT", "PENDING_DELETION", state="PendingDeletion", aliases=["alias/legacy"]),
+        discovered("tagged", "NON_COMPLIANT", "PENDING_DELETION", state="PendingDeletion",
+                   tags={"keyguard:intended-deletion": "true"}),
+        discovered("intended", "NON_COMPLIANT", "PENDING_DELETION", state="PendingDeletion"),
+        discovered("disabled", "NON_COMPLIANT", "KEY_DISABLED", state="Disabled"),
+        discovered("raced", "NON_COMPLIANT", "ROTATION_DISABLED"),
+        discovered("rsa", "NOT_APPLICABLE", "ASYMMETRIC", rotation=(None, None)),
+        discovered("broken", "ERROR", "AccessDeniedException", state=None, rotation=(None, None)),
+    ]
+    discovery = {"kms_keys": kms_keys, "region_results": [
+        {"region": "us-east-1", "error": None, "aliases_listed": True, "warnings": []},
+        {"region": "us-west-2", "error": None, "aliases_listed": True, "warnings": []}]}
+    findings = {"findings": [
+        finding("off", "KMS.4"), finding("pending", "KMS.3"), finding("disabled", "KMS.4", "NOTIFIED", "told", "bob"),
+        finding("intended", "KMS.3", "SUPPRESSED", "deletion intended, CHG-77", "alice"), finding("tagged", "KMS.3"),
+        finding("ok", "KMS.4")],
+        "region_results": [{"region": "us-east-1", "findings": 6, "error": None}]}
+    found, _error = report.findings_outcome(findings, settings, kms_keys)
+    plan = report.plan_phases(kms_keys, settings, [], found, report.findings_blind_regions(findings, settings))
+    rescued = {"results": [
+        phase_result("pending", ["CancelKeyDeletion", "EnableKey", "EnableKeyRotation"], reason="PENDING_DELETION"),
+        phase_result("denied", ["CancelKeyDeletion"], "ERROR", "AccessDeniedException", "Disabled", (None, None),
+                     finish_command="aws kms enable-key --key-id %s --region us-east-1" % arn("denied"))],
+        "failed": True, "msg": "1 of 2 keys failed"}
+    enforced = {"results": [
+        phase_result("off", ["EnableKeyRotation"]),
+        phase_result("long", ["EnableKeyRotation"], reason="ROTATION_PERIOD_MISMATCH", region="us-west-2"),
+        phase_result("raced", [], "NON_COMPLIANT", "KEY_DISABLED", "Disabled", (False, None), other_actor=True)]}
+    verified = {"kms_keys": [
+        discovered("pending", "COMPLIANT", None, rotation=(True, 365)),
+        discovered("denied", "NON_COMPLIANT", "KEY_DISABLED", state="Disabled"),
+        discovered("off", "COMPLIANT", None, rotation=(True, 365)),
+        discovered("long", "COMPLIANT", None, rotation=(True, 365), region="us-west-2"),
+        discovered("raced", "NON_COMPLIANT", "KEY_DISABLED", state="Disabled")]}
+    finished = datetime.datetime(2026, 12, 1, 10, 5, tzinfo=datetime.timezone.utc)
+    draft = report.run_report(settings, discovery, plan, rescued, enforced, verified, finished, findings=findings)
+    updates = report.finding_updates(draft, found, settings, "2026-12-01T10:05:00Z")
+    updated = {"results": [{"finding_id": update["finding_id"], "status": "updated",
+                            "after": {"workflow_status": update["workflow_status"], "note": update["note"]},
+                            "error_code": None, "error_message": None} for update in updates]}
+    built = report.run_report(settings, discovery, plan, rescued, enforced, verified, finished, findings=findings,
+                              findings_updated=updated)
+    return settings, built, updates
+
+
+def renderings():
+    settings, built, updates = scenario()
+    files = ["/reports/%s%s" % (settings["report_name"], suffix) for suffix, _render in report.RENDERERS.values()]
+    outputs = dict((name, render(built)) for name, (_suffix, render) in report.RENDERERS.items())
+    outputs["updates"] = report.report_json({"updates": updates})
+    outputs["publication"] = report.report_json({
+        "uploads": report.report_uploads(settings, files), "stats": report.published_stats(built, files, []),
+        "failure": report.failure_message(built, False, files[0])})
+    return outputs
+
+
+@pytest.mark.parametrize("name", ["json", "markdown", "junit", "updates", "publication"])
+def test_a_fixed_run_gives_the_recorded_reports(name):
+    text = renderings()[name]
+    path = os.path.join(FIXTURES, "golden-run.%s.txt" % name)
+    if os.environ.get("KEYGUARD_RECORD_GOLDEN"):
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    with open(path, encoding="utf-8") as handle:
+        assert text == handle.read()
