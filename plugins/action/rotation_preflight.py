@@ -10,8 +10,8 @@ import os
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.keyguard.kms.plugins.plugin_utils import _run_lock
-from ansible_collections.keyguard.kms.plugins.plugin_utils import _settings
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import run_lock
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import settings as _settings
 
 VARIABLES = dict(
     mode=dict(type="str", choices=list(_settings.MODES), default="remediate"),
@@ -80,16 +80,16 @@ class ActionModule(ActionBase):
         """Wait for, then hold, this target's lock until the run's ansible-playbook ends; None once held."""
         lock = settings["lock"]
         # Workers are forked from ansible-playbook: the run lives exactly as long as the parent.
-        lock["owner"] = _run_lock.run_owner(os.getppid(), host=host, started=settings["started"],
+        lock["owner"] = run_lock.run_owner(os.getppid(), host=host, started=settings["started"],
                                             awx_job_id=settings.get("awx_job_id"))
 
         def announce(holder):
             Display().display("%s: another remediation of %s is running on this controller (%s); waiting up to %d s "
-                              "before any change" % (host, lock["target"], _run_lock.describe(holder), lock["timeout"]))
+                              "before any change" % (host, lock["target"], run_lock.describe(holder), lock["timeout"]))
 
         try:
-            held, holder = _run_lock.acquire(lock["folder"], lock["target"], lock["owner"], lock["timeout"], announce)
-        except _run_lock.LockRefused as refused:
+            held, holder = run_lock.acquire(lock["folder"], lock["target"], lock["owner"], lock["timeout"], announce)
+        except run_lock.LockRefused as refused:
             return "%s: the run lock of %s cannot be taken, so nothing was changed: %s" % (host, lock["target"], refused)
         except OSError as error:
             return "%s: rotation_lock_dir %s cannot hold the run lock (%s): give a folder this user can write" % (
@@ -97,6 +97,6 @@ class ActionModule(ActionBase):
         if not held:
             return ("%s: another remediation of %s is still running on this controller (%s) after %d s "
                     "(rotation_lock_timeout); nothing was changed: run again when it has finished" % (
-                        host, lock["target"], _run_lock.describe(holder), lock["timeout"]))
+                        host, lock["target"], run_lock.describe(holder), lock["timeout"]))
         lock["held"] = True
         return None

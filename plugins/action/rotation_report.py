@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: keyguard.kms contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Build the rotation role's run report and write its files on the controller (docs: modules/rotation_report.py)."""
+"""Build the rotation role's run report, then write its files on the controller (docs: modules/rotation_report.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ import tempfile
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.keyguard.kms.plugins.plugin_utils import _names
-from ansible_collections.keyguard.kms.plugins.plugin_utils import _report
-from ansible_collections.keyguard.kms.plugins.plugin_utils import _run_lock
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import build
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import publish
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import renderers
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import securityhub
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import names
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import run_lock
 
 
 def write_atomically(path, text):
@@ -45,31 +48,40 @@ class ActionModule(ActionBase):
             enforced=dict(type="dict", default={}),
             verified=dict(type="dict", default={}),
             findings=dict(type="dict", default={}),
+            report=dict(type="dict"),
             findings_updated=dict(type="dict", default={}),
         ))
         settings = args["settings"]
-        report = _report.run_report(settings, args["discovery"], args["plan"], args["rescued"], args["enforced"],
-                                    args["verified"], finished=datetime.datetime.now(datetime.timezone.utc),
-                                    findings=args["findings"],
-                                    findings_updated=args["findings_updated"])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if args["report"] is None:
+            # Build: the report, and what to record on each finding from it, in one place.
+            report = build.run_report(settings, args["discovery"], args["plan"], args["rescued"], args["enforced"],
+                                      args["verified"], finished=now, findings=args["findings"])
+            found, _error = securityhub.findings_outcome(args["findings"], settings,
+                                                         args["discovery"].get("kms_keys") or [])
+            result.update(changed=False, report=report, finding_updates=securityhub.finding_updates(
+                report, found, settings, report["run"]["finished"]))
+            return result
+        report = securityhub.record_finding_outcomes(args["report"], args["findings_updated"])
+        report["run"]["finished"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         files = []
         for name in settings["report_formats"]:
-            suffix, render = _report.RENDERERS[name]
-            path = _names.inside(settings["report_dir"], settings["report_name"] + suffix)
+            suffix, render = renderers.RENDERERS[name]
+            path = names.inside(settings["report_dir"], settings["report_name"] + suffix)
             write_atomically(path, render(report))
             files.append(path)
         lock = settings.get("lock") or {}
         if lock.get("held"):
             # The run's writes are over: a waiting run of the same target may start.
-            _run_lock.release(lock["folder"], lock["target"], lock["owner"])
+            run_lock.release(lock["folder"], lock["target"], lock["owner"])
         first = files[0] if files else None
-        uploads = _report.report_uploads(settings, files)
+        uploads = publish.report_uploads(settings, files)
         result.update(
             changed=False,
             files=files,
             uploads=uploads,
             summary=report["summary"],
-            stats=_report.published_stats(report, files, [upload["uri"] for upload in uploads]),
-            failure=_report.failure_message(report, settings["fail_on_noncompliant"], first),
+            stats=publish.published_stats(report, files, [upload["uri"] for upload in uploads]),
+            failure=build.failure_message(report, settings["fail_on_noncompliant"], first),
         )
         return result

@@ -134,14 +134,15 @@ from ansible.errors import AnsibleParserError
 
 from ansible_collections.amazon.aws.plugins.plugin_utils.inventory import AWSInventoryBase
 
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
-from ansible_collections.keyguard.kms.plugins.module_utils._organizations import ACTIVE
-from ansible_collections.keyguard.kms.plugins.module_utils._organizations import AccountRegionsService
-from ansible_collections.keyguard.kms.plugins.module_utils._organizations import OrganizationsService
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import account_id_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import client_config
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.organizations import ACTIVE
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.organizations import AccountRegionsService
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.organizations import OrganizationsService
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import partition_of
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import region_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
 
 GROUP = "aws_accounts"
 # Organizations and the Account API are global; their calls go through us-east-1 in the aws partition.
@@ -179,8 +180,7 @@ class InventoryModule(AWSInventoryBase):
         errors.extend("organizational_units: '%s' is not an OU ID (ou-...) or root ID (r-...)" % unit
                       for unit in units if not unit.startswith(("ou-", "r-")))
         for option in ("include_accounts", "exclude_accounts"):
-            errors.extend("%s: '%s' is not a 12-digit account ID" % (option, account)
-                          for account in self.get_option(option) or [] if not (account.isdigit() and len(account) == 12))
+            errors.extend(account_id_errors(option, self.get_option(option)))
         if errors:
             self._do_fail("%s: %s" % (self.NAME, "; ".join(errors)))
         partition = partition_of(regions[0] if isinstance(regions, list) and regions else (self.region or "us-east-1"))

@@ -144,18 +144,19 @@ results:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _findings as findings
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import ClientFactory
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import assume_role_argument_spec
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_argument_spec
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_errors
-from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
-from ansible_collections.keyguard.kms.plugins.module_utils._securityhub import DEFAULT_RATE_LIMITS
-from ansible_collections.keyguard.kms.plugins.module_utils._securityhub import SecurityHubService
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import assume_role_argument_spec
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import connection_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_argument_spec
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.securityhub import DEFAULT_RATE_LIMITS
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.securityhub import SecurityHubService
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.findings import result_for
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.findings import update_region
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import findings
+from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._runtime.run_watch import stop_when_run_ends
 
 
 def wanted_updates(params, default_region):
@@ -178,72 +179,6 @@ def wanted_updates(params, default_region):
     return entries, errors
 
 
-def result_for(entry, status, before=None, after=None, error_code=None, error_message=None, kept=None):
-    return {
-        "finding_id": entry["identifier"]["Id"],
-        "product_arn": entry["identifier"]["ProductArn"],
-        "region": entry["region"],
-        "changed": status in ("updated", "planned"),
-        "status": status,
-        "before": before,
-        "after": after if after is not None else before,
-        "error_code": error_code,
-        "error_message": error_message,
-        "kept": kept,
-    }
-
-
-def update_region(service, entries, check_mode, updated_by, keep_others=False):
-    """Per-entry results for the findings of one Region: read, compare, update what differs."""
-    current = {}
-    for query in findings.id_filters(sorted(set(entry["identifier"]["Id"] for entry in entries))):
-        for finding in service.get_findings(query):
-            current[(finding["Id"], finding["ProductArn"])] = findings.finding_record(finding)
-    results, planned, first_of = {}, [], {}
-    for index, entry in enumerate(entries):
-        identity = (entry["identifier"]["Id"], entry["identifier"]["ProductArn"])
-        if identity in first_of:
-            continue  # the same finding twice in one call is DuplicatedFindingIdentifier: sent once
-        first_of[identity] = index
-        found = current.get(identity)
-        if found is None:
-            results[index] = result_for(entry, "failed", error_code="FindingNotFound", error_message=(
-                "no such finding in Security Hub of %s: check finding_id, product_arn and the Region" % service.region))
-            continue
-        before = {"workflow_status": found["workflow_status"], "note": found["note"]}
-        change = findings.planned_update(found, entry["workflow_status"], entry["note"])
-        kept = None
-        if keep_others and findings.suppressed_by_a_person(found, updated_by):
-            # Read just now: somebody may have decided since the update was planned.
-            change, kept = {}, "suppressed by somebody else: left as it is"
-        elif keep_others and "note" in change and not findings.note_is_ours(found, updated_by):
-            del change["note"]
-            kept = "the note is somebody else's (%s): kept" % found["note_updated_by"]
-        after = dict(before, **change)
-        results[index] = result_for(entry, "planned" if change and check_mode else "unchanged" if not change
-                                    else "updated", before, after, kept=kept)
-        if change and not check_mode:
-            planned.append((index, change))
-    batches = findings.update_batches(
-        [(index, change.get("workflow_status"), change.get("note")) for index, change in planned])
-    for workflow_status, note, indexes in batches:
-        identifiers = [entries[index]["identifier"] for index in indexes]
-        try:
-            _processed, unprocessed = service.batch_update_findings(identifiers, workflow_status, note, updated_by)
-        except AwsError as error:
-            unprocessed = [{"FindingIdentifier": identifier, "ErrorCode": error.code, "ErrorMessage": error.message}
-                           for identifier in identifiers]
-        refused = dict(((item["FindingIdentifier"]["Id"], item["FindingIdentifier"]["ProductArn"]), item)
-                       for item in unprocessed)
-        for index in indexes:
-            item = refused.get((entries[index]["identifier"]["Id"], entries[index]["identifier"]["ProductArn"]))
-            if item:
-                results[index].update(changed=False, status="failed", after=results[index]["before"],
-                                      error_code=item.get("ErrorCode"), error_message=item.get("ErrorMessage"))
-    return [results[index] if index in results else dict(results[first_of[(
-        entry["identifier"]["Id"], entry["identifier"]["ProductArn"])]]) for index, entry in enumerate(entries)]
-
-
 def main():
     argument_spec = dict(
         findings=dict(type="list", elements="dict", required=True),
@@ -259,11 +194,11 @@ def main():
     stop_when_run_ends()
     params = module.params
     entries, errors = wanted_updates(params, module.region)
-    errors.extend(region_errors(sorted(set(entry["region"] for entry in entries))))
-    errors.extend(tuning_errors(params, DEFAULT_RATE_LIMITS))
+    regions = sorted(set(entry["region"] for entry in entries))
+    errors.extend(connection_errors(params, regions, DEFAULT_RATE_LIMITS) if regions
+                  else tuning_errors(params, DEFAULT_RATE_LIMITS))
     if errors:
         module.fail_json(msg="Invalid arguments: " + "; ".join(errors))
-    config = client_config(params["request_timeout"])
     by_region = {}
     for index, entry in enumerate(entries):
         by_region.setdefault(entry["region"], []).append(index)
@@ -273,9 +208,7 @@ def main():
     def work(region):
         indexes = by_region[region]
         try:
-            service = SecurityHubService(clients.client("securityhub", region, config), region,
-                                         params["rate_limits"], max_attempts=params["max_attempts"],
-                                         stall_timeout=params["stall_timeout"])
+            service = clients.service(SecurityHubService, region)
             return indexes, update_region(service, [entries[index] for index in indexes], module.check_mode,
                                           params["updated_by"], params["keep_others_decisions"])
         except AwsError as error:

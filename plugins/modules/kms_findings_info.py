@@ -181,35 +181,23 @@ region_results:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _findings as findings
-from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import ClientFactory
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import assume_role_argument_spec
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_argument_spec
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_errors
-from ansible_collections.keyguard.kms.plugins.module_utils._discovery import RegionScanner
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import BOTOCORE_WITH_ROTATION_PERIODS
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS as KMS_RATE_LIMITS
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
-from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import regions_to_use
-from ansible_collections.keyguard.kms.plugins.module_utils._securityhub import DEFAULT_RATE_LIMITS
-from ansible_collections.keyguard.kms.plugins.module_utils._securityhub import SecurityHubService
-
-VERDICT_FIELDS = ("compliance", "reason", "message", "key_state", "rotation_enabled", "rotation_period_days")
-
-
-def summarize(records):
-    summary = {"total": len(records), "by_control": {}, "by_workflow_status": {}, "by_region": {}}
-    for record in records:
-        for field, key in (("by_control", "control_id"), ("by_workflow_status", "workflow_status"),
-                           ("by_region", "region")):
-            summary[field][record[key]] = summary[field].get(record[key], 0) + 1
-    return summary
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import account_id_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import assume_role_argument_spec
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import connection_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_argument_spec
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import BOTOCORE_WITH_ROTATION_PERIODS
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import DEFAULT_RATE_LIMITS as KMS_RATE_LIMITS
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import regions_to_use
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.securityhub import DEFAULT_RATE_LIMITS
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.securityhub import SecurityHubService
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.findings import add_key_verdicts
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.findings import read_findings
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.findings import summarize
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import findings
+from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._runtime.run_watch import stop_when_run_ends
 
 
 def main():
@@ -229,18 +217,14 @@ def main():
     stop_when_run_ends()
     params = module.params
     regions = regions_to_use(params["regions"] or None, module.region)
-    known = dict(DEFAULT_RATE_LIMITS, **KMS_RATE_LIMITS)
-    errors = region_errors(regions) if regions else ["no Region: set regions, region, or AWS_REGION"]
-    errors.extend(tuning_errors(params, known))
+    errors = connection_errors(params, regions, dict(DEFAULT_RATE_LIMITS, **KMS_RATE_LIMITS))
     if not params["controls"]:
         errors.append("controls is empty: give KMS.3, KMS.4 or both")
-    errors.extend("account_ids: '%s' is not a 12-digit account ID" % account
-                  for account in params["account_ids"] or [] if not (account.isdigit() and len(account) == 12))
+    errors.extend(account_id_errors("account_ids", params["account_ids"]))
     if errors:
         module.fail_json(msg="Invalid arguments: " + "; ".join(errors))
     if params["key_verdicts"]:
         module.require_botocore_at_least(BOTOCORE_WITH_ROTATION_PERIODS, reason="to read KMS rotation periods")
-    config = client_config(params["request_timeout"])
     queries = findings.finding_filters(params["controls"], params["compliance_status"], params["workflow_status"],
                                        params["account_ids"])
 
@@ -248,15 +232,7 @@ def main():
 
     def read(region):
         try:
-            service = SecurityHubService(clients.client("securityhub", region, config), region,
-                                         params["rate_limits"], max_attempts=params["max_attempts"],
-                                         stall_timeout=params["stall_timeout"])
-            found = {}
-            for query in queries:
-                for finding in service.get_findings(query):
-                    found[(finding["Id"], finding["ProductArn"])] = finding
-            return [findings.finding_record(finding) for finding in found.values()
-                    if findings.control_of(finding) in params["controls"]], None
+            return read_findings(clients.service(SecurityHubService, region), queries, params["controls"]), None
         except AwsError as error:
             return [], "%s: %s" % (region, error.message)
 
@@ -265,7 +241,7 @@ def main():
     records = findings.deduplicated([record for region_records, _error in outcomes for record in region_records])
     records.sort(key=lambda record: (record["region"] or "", record["control_id"] or "", record["key_arn"] or ""))
     if params["key_verdicts"]:
-        add_key_verdicts(module, clients, records, config)
+        add_key_verdicts(clients, records, params["concurrency"])
     region_results = [{"region": region, "findings": len(region_records), "error": error}
                       for region, (region_records, error) in zip(regions, outcomes)]
     output = {"changed": False, "findings": records, "summary": summarize(records), "regions": regions,
@@ -275,37 +251,6 @@ def main():
         module.fail_json(msg="Could not read the findings of %d of %d Regions: %s" % (
             len(failed), len(regions), "; ".join(failed)), **output)
     module.exit_json(**output)
-
-
-def add_key_verdicts(module, clients, records, config):
-    """Each finding's key read from KMS in its own Region, with its KMS.4 verdict."""
-    params = module.params
-    by_region = {}
-    for record in records:
-        if record["key_arn"]:
-            by_region.setdefault(rotation.arn_region(record["key_arn"]) or record["region"], set()).add(
-                record["key_arn"])
-
-    def read(region):
-        options = {"key_ids": sorted(by_region[region]), "include_aws_managed": True, "tag_filters": {},
-                   "desired": rotation.kms4_rotation(), "concurrency": params["concurrency"]}
-        try:
-            service = KmsService(clients.client("kms", region, config), region, params["rate_limits"],
-                                 max_attempts=params["max_attempts"], stall_timeout=params["stall_timeout"])
-            return dict((key["key_arn"], key) for key in RegionScanner(service, options).scan())
-        except AwsError as error:
-            return dict((arn, {"compliance": rotation.ERROR, "reason": error.code, "message": error.message})
-                        for arn in by_region[region])
-
-    keys = {}
-    for found in map_concurrently(read, sorted(by_region), len(by_region)):
-        keys.update(found)
-    for record in records:
-        key = keys.get(record["key_arn"]) or {
-            "compliance": rotation.ERROR, "reason": "NotFoundException",
-            "message": "the key could not be found with these credentials: it was deleted, or belongs to another "
-                       "account whose key policy does not let this one read it"}
-        record["key_verdict"] = dict((field, key.get(field)) for field in VERDICT_FIELDS)
 
 
 if __name__ == "__main__":

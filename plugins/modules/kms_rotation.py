@@ -277,26 +277,24 @@ import os
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import ClientFactory
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import assume_role_argument_spec
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import caller_account_lookup
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import role_arn_error
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_argument_spec
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_errors
-from ansible_collections.keyguard.kms.plugins.module_utils._enforce import HalfDoneRescues
-from ansible_collections.keyguard.kms.plugins.module_utils._enforce import RotationEnforcer
-from ansible_collections.keyguard.kms.plugins.module_utils._enforce import enforce_in_regions
-from ansible_collections.keyguard.kms.plugins.module_utils._enforce import half_done_message
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import BOTOCORE_WITH_ROTATION_PERIODS
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
-from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import regions_to_use
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import assume_role_argument_spec
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import connection_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_argument_spec
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import caller_account_lookup
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import client_config
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import BOTOCORE_WITH_ROTATION_PERIODS
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import DEFAULT_RATE_LIMITS
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import KmsService
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import partition_of
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import regions_to_use
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce import HalfDoneRescues
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce import RotationEnforcer
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce import enforce_in_regions
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce import half_done_message
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._runtime.run_watch import stop_when_run_ends
 
 DIFF_FIELDS = ("key_state", "rotation_enabled", "rotation_period_days")
 
@@ -305,23 +303,16 @@ def argument_errors(params, regions):
     """Whole-task argument problems, reported before any AWS call."""
     if params["regions"] is not None and not regions:
         errors = ["regions is empty: give the Regions the keys are in, or leave it unset to use region"]
-    elif not regions:
-        errors = ["no Region: set region (or the AWS_REGION environment variable), or regions"]
     else:
-        errors = region_errors(regions)
+        errors = connection_errors(params, regions, DEFAULT_RATE_LIMITS)
     problem = rotation.period_error(params["rotation_period_days"])
     if problem:
         errors.append(problem)
-    errors.extend(tuning_errors(params, DEFAULT_RATE_LIMITS))
     if params["key_ids"] is not None and not params["key_ids"]:
         errors.append("key_ids is empty: give at least one key ID, key ARN, alias name or alias ARN")
     note = params["interrupted_rescues_file"]
     if note is not None and (os.path.isdir(note) or not os.path.isdir(os.path.dirname(os.path.abspath(note)))):
         errors.append("interrupted_rescues_file: %s must be a file path in an existing folder" % note)
-    if params["assume_role_arn"] and regions:
-        problem = role_arn_error(params["assume_role_arn"], partition_of(regions[0]))
-        if problem:
-            errors.append(problem)
     return errors
 
 
@@ -386,16 +377,13 @@ def main():
                                         params["pending_deletion"])
     module.require_botocore_at_least(BOTOCORE_WITH_ROTATION_PERIODS, reason="to read and set KMS rotation periods")
 
-    config = client_config(params["request_timeout"])
     clients = ClientFactory(module)
-    caller_account = caller_account_lookup(lambda: clients.client("sts", regions[0], config))
+    caller_account = caller_account_lookup(
+        lambda: clients.client("sts", regions[0], client_config(params["request_timeout"])))
 
     def enforcer(region):
-        client = clients.client("kms", region, config)
-        service = KmsService(client, region, params["rate_limits"], max_attempts=params["max_attempts"],
-                             stall_timeout=params["stall_timeout"])
-        return RotationEnforcer(service, desired, module.check_mode, params["concurrency"], caller_account,
-                                partition_of(region), half_done)
+        return RotationEnforcer(clients.service(KmsService, region), desired, module.check_mode, params["concurrency"],
+                                caller_account, partition_of(region), half_done)
 
     references = params["key_ids"] if params["key_ids"] is not None else [params["key_id"]]
     try:

@@ -182,39 +182,27 @@ region_results:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
-from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import ClientFactory
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import assume_role_argument_spec
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import role_arn_error
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_argument_spec
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import tuning_errors
-from ansible_collections.keyguard.kms.plugins.module_utils._discovery import RegionScanner
-from ansible_collections.keyguard.kms.plugins.module_utils._discovery import summarize
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import BOTOCORE_WITH_ROTATION_PERIODS
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
-from ansible_collections.keyguard.kms.plugins.module_utils._lifeline import stop_when_run_ends
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import regions_to_use
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import assume_role_argument_spec
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import connection_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_argument_spec
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import BOTOCORE_WITH_ROTATION_PERIODS
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import DEFAULT_RATE_LIMITS
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import KmsService
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import regions_to_use
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.discovery import RegionScanner
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.discovery import summarize
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
+from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._runtime.run_watch import stop_when_run_ends
 
 
 def argument_errors(params, regions):
-    if not regions:
-        errors = ["no Region: set regions, region, or the AWS_REGION environment variable"]
-    else:
-        errors = region_errors(regions)
-    errors.extend(tuning_errors(params, DEFAULT_RATE_LIMITS))
+    errors = connection_errors(params, regions, DEFAULT_RATE_LIMITS)
     if params["max_rotation_period_days"] is not None and params["max_rotation_period_days"] < 1:
         errors.append("max_rotation_period_days must be a number of days above 0")
-    if params["assume_role_arn"] and regions:
-        problem = role_arn_error(params["assume_role_arn"], partition_of(regions[0]))
-        if problem:
-            errors.append(problem)
     if params["tag_filters"] is not None:
         problem = selection.tag_filter_error(params["tag_filters"])
         if problem:
@@ -251,16 +239,12 @@ def main():
         "desired": rotation.kms4_rotation(params["max_rotation_period_days"], params["state"]),
         "concurrency": params["concurrency"],
     }
-    config = client_config(params["request_timeout"])
-
     clients = ClientFactory(module)
 
     def scan(region):
         scanner = None
         try:
-            service = KmsService(clients.client("kms", region, config), region, params["rate_limits"],
-                                 max_attempts=params["max_attempts"], stall_timeout=params["stall_timeout"])
-            scanner = RegionScanner(service, options)
+            scanner = RegionScanner(clients.service(KmsService, region), options)
             records = scanner.scan()
         except AwsError as error:
             return [], {"region": region, "keys": 0, "error": "%s: %s" % (region, error.message),

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: rotation_plan
-short_description: Decide which keys the rotation role's KMS.3 and KMS.4 phases handle
+short_description: Internal to the rotation role - decide which keys its KMS.3 and KMS.4 phases handle
 version_added: 0.1.0
 description:
   - A task of the M(keyguard.kms.rotation) role; runs on the controller, calls no AWS API.

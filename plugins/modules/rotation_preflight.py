@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: rotation_preflight
-short_description: Check the rotation role's inputs before any AWS call
+short_description: Internal to the rotation role - check its inputs before any AWS call
 version_added: 0.1.0
 description:
   - The first task of the M(keyguard.kms.rotation) role (see its C(meta/argument_specs.yml)); runs on the controller.

@@ -8,8 +8,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import ClientFactory
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import client_config
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import client_config
 
 
 class Failed(Exception):

@@ -6,10 +6,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _discovery as discovery
-from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
-from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._engine import discovery
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
 
 ACCOUNT = "111122223333"
 

@@ -12,13 +12,13 @@ import itertools
 import botocore.exceptions
 import pytest
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import RateLimiter
-from ansible_collections.keyguard.kms.plugins.module_utils._enforce import HalfDoneRescues
-from ansible_collections.keyguard.kms.plugins.module_utils._enforce import RotationEnforcer
-from ansible_collections.keyguard.kms.plugins.module_utils._enforce import enforce_in_regions
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import KmsService
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import RateLimiter
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce import HalfDoneRescues
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce import RotationEnforcer
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce import enforce_in_regions
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import KmsService
 
 REGION = "us-east-1"
 
@@ -448,7 +448,7 @@ def test_a_hung_endpoint_is_given_up_after_stall_timeout_naming_it():
 
 @pytest.mark.parametrize("rate", [0, -1, 1e-300, True, "5"])
 def test_rate_limits_must_be_sane(rate):
-    from ansible_collections.keyguard.kms.plugins.module_utils._aws import rate_limit_errors
+    from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import rate_limit_errors
 
     assert "DescribeKey must be a number of requests per second of at least 0.1" in rate_limit_errors(
         {"DescribeKey": rate}, {"DescribeKey": 2000})[0]
@@ -463,7 +463,7 @@ def test_a_disabled_opt_in_region_is_named_in_the_hint():
 
 
 def test_a_region_named_twice_is_worked_in_once():
-    from ansible_collections.keyguard.kms.plugins.module_utils._regions import regions_to_use
+    from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import regions_to_use
 
     assert regions_to_use(["us-east-1", "eu-west-1", "us-east-1"], "x") == ["us-east-1", "eu-west-1"]
     assert regions_to_use(None, "eu-west-1") == ["eu-west-1"] and regions_to_use(None, None) == []

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _findings as findings
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import findings
 
 KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 ARN = "arn:aws:kms:us-east-1:111122223333:key/" + KEY_ID

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
 
 
 def test_tag_filters_match_any_value_one_of_several_or_none():

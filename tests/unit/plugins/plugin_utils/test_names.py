@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from ansible_collections.keyguard.kms.plugins.plugin_utils import _names
-from ansible_collections.keyguard.kms.plugins.plugin_utils import _report
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import names
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import publish
 
 HOSTILE = ["../../../escaped", "team/pay", "acct.one", "acct-one", "acct one", "acct_one", "prød-1", "..", ".",
            "", "a" * 300, "-", "日本", "x\x00y", "CON"]
@@ -17,31 +17,31 @@ HOSTILE = ["../../../escaped", "team/pay", "acct.one", "acct-one", "acct one", "
 
 @pytest.mark.parametrize("ordinary", ["111122223333", "payments-prod", "acct.one", "acct_one", "Prod01"])
 def test_ordinary_host_names_keep_their_documented_names(ordinary):
-    assert _names.file_name(ordinary) == ordinary
+    assert names.file_name(ordinary) == ordinary
     if re.match(r"^\w+$", ordinary, re.ASCII):
-        assert _report.stats_key(ordinary) == "keyguard_kms_rotation__" + ordinary
+        assert publish.stats_key(ordinary) == "keyguard_kms_rotation__" + ordinary
 
 
 def test_every_derived_name_is_safe_and_no_two_hosts_share_one():
-    files = [_names.file_name(host) for host in HOSTILE]
-    stats = [_report.stats_key(host) for host in HOSTILE]
+    files = [names.file_name(host) for host in HOSTILE]
+    stats = [publish.stats_key(host) for host in HOSTILE]
     assert len(set(files)) == len(HOSTILE) and len(set(stats)) == len(HOSTILE)
     for name in files:
         assert re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name) and len(name) <= 100, name
     for name in stats:
         assert re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name), name
-    assert _names.file_name("team/pay") == _names.file_name("team/pay"), "stable from run to run"
-    assert _names.file_name("team/pay").startswith("team-pay-")
+    assert names.file_name("team/pay") == names.file_name("team/pay"), "stable from run to run"
+    assert names.file_name("team/pay").startswith("team-pay-")
 
 
 def test_a_safe_name_that_looks_derived_cannot_take_another_hosts_name():
-    forged_file, forged_variable = _names.file_name("acct one"), _names.variable_part("acct one")
-    assert _names.file_name(forged_file) != forged_file
-    assert _names.variable_part(forged_variable) != forged_variable
+    forged_file, forged_variable = names.file_name("acct one"), names.variable_part("acct one")
+    assert names.file_name(forged_file) != forged_file
+    assert names.variable_part(forged_variable) != forged_variable
 
 
 def test_inside_refuses_anything_but_a_file_directly_in_the_folder(tmp_path):
-    assert _names.inside(str(tmp_path), "a.json") == str(tmp_path / "a.json")
+    assert names.inside(str(tmp_path), "a.json") == str(tmp_path / "a.json")
     for name in ("../a", "..", "", "sub/a"):
         with pytest.raises(ValueError):
-            _names.inside(str(tmp_path), name)
+            names.inside(str(tmp_path), name)

@@ -12,7 +12,12 @@ import os
 
 import pytest
 
-from ansible_collections.keyguard.kms.plugins.plugin_utils import _report as report
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import build
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import publish
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import render_json
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import renderers
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import securityhub
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import plan as phases
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 ACCOUNT = "111122223333"
@@ -82,8 +87,8 @@ def scenario():
         finding("intended", "KMS.3", "SUPPRESSED", "deletion intended, CHG-77", "alice"), finding("tagged", "KMS.3"),
         finding("ok", "KMS.4")],
         "region_results": [{"region": "us-east-1", "findings": 6, "error": None}]}
-    found, _error = report.findings_outcome(findings, settings, kms_keys)
-    plan = report.plan_phases(kms_keys, settings, [], found, report.findings_blind_regions(findings, settings))
+    found, _error = securityhub.findings_outcome(findings, settings, kms_keys)
+    plan = phases.plan_phases(kms_keys, settings, [], found, securityhub.findings_blind_regions(findings, settings))
     rescued = {"results": [
         phase_result("pending", ["CancelKeyDeletion", "EnableKey", "EnableKeyRotation"], reason="PENDING_DELETION"),
         phase_result("denied", ["CancelKeyDeletion"], "ERROR", "AccessDeniedException", "Disabled", (None, None),
@@ -100,24 +105,24 @@ def scenario():
         discovered("long", "COMPLIANT", None, rotation=(True, 365), region="us-west-2"),
         discovered("raced", "NON_COMPLIANT", "KEY_DISABLED", state="Disabled")]}
     finished = datetime.datetime(2026, 12, 1, 10, 5, tzinfo=datetime.timezone.utc)
-    draft = report.run_report(settings, discovery, plan, rescued, enforced, verified, finished, findings=findings)
-    updates = report.finding_updates(draft, found, settings, "2026-12-01T10:05:00Z")
+    draft = build.run_report(settings, discovery, plan, rescued, enforced, verified, finished, findings=findings)
+    updates = securityhub.finding_updates(draft, found, settings, "2026-12-01T10:05:00Z")
     updated = {"results": [{"finding_id": update["finding_id"], "status": "updated",
                             "after": {"workflow_status": update["workflow_status"], "note": update["note"]},
                             "error_code": None, "error_message": None} for update in updates]}
-    built = report.run_report(settings, discovery, plan, rescued, enforced, verified, finished, findings=findings,
+    built = build.run_report(settings, discovery, plan, rescued, enforced, verified, finished, findings=findings,
                               findings_updated=updated)
     return settings, built, updates
 
 
 def renderings():
     settings, built, updates = scenario()
-    files = ["/reports/%s%s" % (settings["report_name"], suffix) for suffix, _render in report.RENDERERS.values()]
-    outputs = dict((name, render(built)) for name, (_suffix, render) in report.RENDERERS.items())
-    outputs["updates"] = report.report_json({"updates": updates})
-    outputs["publication"] = report.report_json({
-        "uploads": report.report_uploads(settings, files), "stats": report.published_stats(built, files, []),
-        "failure": report.failure_message(built, False, files[0])})
+    files = ["/reports/%s%s" % (settings["report_name"], suffix) for suffix, _render in renderers.RENDERERS.values()]
+    outputs = dict((name, render(built)) for name, (_suffix, render) in renderers.RENDERERS.items())
+    outputs["updates"] = render_json.report_json({"updates": updates})
+    outputs["publication"] = render_json.report_json({
+        "uploads": publish.report_uploads(settings, files), "stats": publish.published_stats(built, files, []),
+        "failure": build.failure_message(built, False, files[0])})
     return outputs
 
 

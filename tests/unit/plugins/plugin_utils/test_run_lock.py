@@ -10,15 +10,15 @@ import sys
 
 import pytest
 
-from ansible_collections.keyguard.kms.plugins.plugin_utils import _run_lock
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import run_lock
 
 
 def test_a_live_run_holds_the_lock_and_a_second_run_waits_then_gives_up(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        first = _run_lock.run_owner(holder.pid, host="prod", started="2026-12-01T10:00:00Z", awx_job_id=7)
-        assert _run_lock.acquire(str(tmp_path), "account-1", first, 0) == (True, None)
-        second = _run_lock.run_owner(os.getpid(), host="prod")
+        first = run_lock.run_owner(holder.pid, host="prod", started="2026-12-01T10:00:00Z", awx_job_id=7)
+        assert run_lock.acquire(str(tmp_path), "account-1", first, 0) == (True, None)
+        second = run_lock.run_owner(os.getpid(), host="prod")
         waited, clock = [], [0.0]
 
         def sleep(seconds):
@@ -26,54 +26,54 @@ def test_a_live_run_holds_the_lock_and_a_second_run_waits_then_gives_up(tmp_path
             clock[0] += seconds
 
         announced = []
-        held, other = _run_lock.acquire(str(tmp_path), "account-1", second, 3, announced.append, sleep,
+        held, other = run_lock.acquire(str(tmp_path), "account-1", second, 3, announced.append, sleep,
                                         lambda: clock[0])
         assert (held, other["pid"]) == (False, holder.pid) and sum(waited) == 3 and len(announced) == 1
-        assert _run_lock.describe(other) == "ansible-playbook PID %d, host prod, started 2026-12-01T10:00:00Z, " \
+        assert run_lock.describe(other) == "ansible-playbook PID %d, host prod, started 2026-12-01T10:00:00Z, " \
                                             "AWX job 7" % holder.pid
-        assert _run_lock.acquire(str(tmp_path), "account-2", second, 0)[0], "another target is free"
+        assert run_lock.acquire(str(tmp_path), "account-2", second, 0)[0], "another target is free"
     finally:
         holder.kill()
         holder.wait()
     # The holder is gone (killed, never released): its lock is stale and the next run takes it at once.
-    assert _run_lock.acquire(str(tmp_path), "account-1", second, 0) == (True, None)
+    assert run_lock.acquire(str(tmp_path), "account-1", second, 0) == (True, None)
 
 
 def test_release_gives_back_only_ones_own_lock(tmp_path):
-    me = _run_lock.run_owner(os.getpid())
-    assert _run_lock.acquire(str(tmp_path), "t", me, 0)[0]
-    _run_lock.release(str(tmp_path), "t", dict(me, pid=1))
+    me = run_lock.run_owner(os.getpid())
+    assert run_lock.acquire(str(tmp_path), "t", me, 0)[0]
+    run_lock.release(str(tmp_path), "t", dict(me, pid=1))
     assert (tmp_path / "t.lock").read_text() != ""
-    _run_lock.release(str(tmp_path), "t", me)
+    run_lock.release(str(tmp_path), "t", me)
     assert (tmp_path / "t.lock").read_text() == ""
 
 
 def test_a_reused_pid_is_not_the_holder(tmp_path):
-    me = _run_lock.run_owner(os.getpid())
+    me = run_lock.run_owner(os.getpid())
     (tmp_path / "t.lock").write_text('{"pid": %d, "process_start": %d}' % (os.getpid(), me["process_start"] - 1))
-    other = _run_lock.run_owner(os.getppid())
-    assert _run_lock.acquire(str(tmp_path), "t", other, 0) == (True, None)
+    other = run_lock.run_owner(os.getppid())
+    assert run_lock.acquire(str(tmp_path), "t", other, 0) == (True, None)
 
 
 def test_two_hosts_of_one_run_for_one_target_are_refused_at_once(tmp_path):
-    first = _run_lock.run_owner(os.getpid(), host="a")
-    assert _run_lock.acquire(str(tmp_path), "t", first, 0)[0]
-    with pytest.raises(_run_lock.LockRefused, match="host a of this same run already works on it"):
-        _run_lock.acquire(str(tmp_path), "t", dict(first, host="b"), 300)
+    first = run_lock.run_owner(os.getpid(), host="a")
+    assert run_lock.acquire(str(tmp_path), "t", first, 0)[0]
+    with pytest.raises(run_lock.LockRefused, match="host a of this same run already works on it"):
+        run_lock.acquire(str(tmp_path), "t", dict(first, host="b"), 300)
 
 
 def test_a_folder_others_can_write_in_or_a_linked_lock_is_refused(tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
     os.chmod(str(shared), 0o777)
-    me = _run_lock.run_owner(os.getpid(), host="a")
-    with pytest.raises(_run_lock.LockRefused, match="others can write in it"):
-        _run_lock.acquire(str(shared), "t", me, 0)
+    me = run_lock.run_owner(os.getpid(), host="a")
+    with pytest.raises(run_lock.LockRefused, match="others can write in it"):
+        run_lock.acquire(str(shared), "t", me, 0)
     mine = tmp_path / "mine"
     mine.mkdir(mode=0o700)
     victim = tmp_path / "victim"
     victim.write_text("precious")
     os.symlink(str(victim), str(mine / "t.lock"))
     with pytest.raises(OSError):
-        _run_lock.acquire(str(mine), "t", me, 0)
+        run_lock.acquire(str(mine), "t", me, 0)
     assert victim.read_text() == "precious"

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.keyguard.kms.plugins.plugin_utils import _settings
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import settings as _settings
 
 KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 

@@ -15,8 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _findings as findings
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsService
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import findings
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsService
 
 DEFAULT_RATE_LIMITS = {"GetFindings": 3.0, "BatchUpdateFindings": 10.0}
 PAGE_SIZE = 100
@@ -25,6 +25,7 @@ PAGE_SIZE = 100
 class SecurityHubService(AwsService):
     """Security Hub calls for one account and Region (or the aggregation Region)."""
 
+    CLIENT = "securityhub"
     RATE_LIMITS = DEFAULT_RATE_LIMITS
     IAM_PREFIX = "securityhub"
     SERVICE = "Security Hub"
@@ -37,17 +38,7 @@ class SecurityHubService(AwsService):
 
     def get_findings(self, filters):
         """Every finding matching ``filters``, all pages."""
-        found = []
-        token = None
-        while True:
-            params = {"Filters": filters, "MaxResults": PAGE_SIZE}
-            if token:
-                params["NextToken"] = token
-            page = self._call("GetFindings", "get_findings", **params)
-            found.extend(page.get("Findings", []))
-            token = page.get("NextToken")
-            if not token:
-                return found
+        return self._pages("GetFindings", "get_findings", "Findings", Filters=filters, MaxResults=PAGE_SIZE)
 
     def batch_update_findings(self, identifiers, workflow_status=None, note=None, updated_by=None):
         """(processed identifiers, unprocessed entries) of one call; at most 100 findings."""

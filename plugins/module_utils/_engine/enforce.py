@@ -18,10 +18,10 @@ __metaclass__ = type
 
 import threading
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import STATE_LAG_ERROR_CODES as STATE_ERROR_CODES
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import STATE_LAG_ERROR_CODES as STATE_ERROR_CODES
 
 
 def key_result(reference, region, metadata=None):

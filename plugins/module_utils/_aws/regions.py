@@ -14,8 +14,8 @@ __metaclass__ = type
 import re
 from functools import lru_cache
 
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import HAS_BOTOCORE
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import botocore_session
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import HAS_BOTOCORE
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import botocore_session
 
 _REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 # Used when botocore cannot tell; botocore's own partition data wins.

@@ -24,6 +24,8 @@ NON_COMPLIANT = "NON_COMPLIANT"
 NOT_APPLICABLE = "NOT_APPLICABLE"
 ERROR = "ERROR"
 COMPLIANCE_VALUES = (COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, ERROR)
+# A key's verdict and the state it rests on, as every result and report carries them.
+VERDICT_FIELDS = ("compliance", "reason", "key_state", "rotation_enabled", "rotation_period_days")
 
 # Reason codes: why a key is not compliant, not applicable, or in error.
 AWS_MANAGED = "AWS_MANAGED"
@@ -244,12 +246,19 @@ def rotation_gap(view, desired):
     return None
 
 
-def describe_rotation(view):
-    if not view["rotation_enabled"]:
+_ROTATION_FORMS = {"sentence": "on, every %s days", "period": "every %s days", "cell": "%s d"}
+
+
+def rotation_text(view, form="sentence"):
+    """How a key rotates, in words: ``sentence`` (on, every 365 days), ``period`` (every 365 days) or ``cell``
+    (365 d, and - when its rotation was not read)."""
+    enabled = view.get("rotation_enabled")
+    if enabled is None and form == "cell":
+        return "-"
+    if not enabled:
         return "off"
-    if view["rotation_period_days"]:
-        return "on, every %s days" % view["rotation_period_days"]
-    return "on"
+    period = view.get("rotation_period_days")
+    return _ROTATION_FORMS[form] % period if period else "on"
 
 
 # --- verdict and plan ---------------------------------------------------------
@@ -323,14 +332,14 @@ def plan(metadata, status, desired):
 
     gap = rotation_gap(before, desired)
     if gap is None:
-        return verdict(COMPLIANT, None, "rotation is %s as requested" % describe_rotation(before))
+        return verdict(COMPLIANT, None, "rotation is %s as requested" % rotation_text(before))
 
     if key_state == "Disabled":
         return verdict(
             NON_COMPLIANT,
             KEY_DISABLED,
             "key is Disabled (rotation %s): KMS cannot change rotation on a disabled key and re-enabling it is "
-            "the key owner's decision; enable the key, then run again" % describe_rotation(before),
+            "the key owner's decision; enable the key, then run again" % rotation_text(before),
         )
 
     reason, message = gap

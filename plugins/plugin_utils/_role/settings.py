@@ -22,14 +22,14 @@ import re
 import secrets
 import tempfile
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
-from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import parse_role_arn
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import rate_limit_errors
-from ansible_collections.keyguard.kms.plugins.module_utils._kms import DEFAULT_RATE_LIMITS
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import partition_of
-from ansible_collections.keyguard.kms.plugins.module_utils._regions import region_errors
-from ansible_collections.keyguard.kms.plugins.plugin_utils import _names
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import parse_role_arn
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import rate_limit_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import DEFAULT_RATE_LIMITS
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import partition_of
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import region_errors
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import names
 
 MODES = ("remediate", "report")
 PENDING_DELETION_CHOICES = ("cancel", "keep")
@@ -76,7 +76,7 @@ def check(args, environ, cwd, host, check_mode, started=None):
     settings.update(
         target=host,
         # Host names come from AWS account names: only these derived names reach paths and variables.
-        report_name=_names.file_name(host),
+        report_name=names.file_name(host),
         mode=_choice(inputs, args, "mode", MODES, "remediate"),
         check_mode=bool(check_mode),
         started=started or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -264,7 +264,7 @@ def _files(inputs, args, cwd):
     settings["report_formats"] = formats
     settings["interrupted_rescues_file"] = None
     if settings["report_dir"]:
-        settings["interrupted_rescues_file"] = _names.inside(settings["report_dir"], "%s.interrupted-%s-%s.json" % (
+        settings["interrupted_rescues_file"] = names.inside(settings["report_dir"], "%s.interrupted-%s-%s.json" % (
             settings["report_name"], settings["started"].replace(":", ""), settings["run_id"]))
     _report_bucket(inputs, args)
 
@@ -281,7 +281,7 @@ def _lock(inputs, args):
         timeout = 0
     role = parse_role_arn(args.get("rotation_assume_role_arn") or "")
     # Without a role the account is not known before a call: the host and its credentials stand for it.
-    target = "account-%s" % role[1] if role else "host-%s-%s" % (settings["report_name"], _names.digest("\n".join(
+    target = "account-%s" % role[1] if role else "host-%s-%s" % (settings["report_name"], names.digest("\n".join(
         str(args.get(name) or "") for name in ("rotation_aws_profile", "rotation_aws_access_key"))))
     settings["lock"] = {"folder": os.path.abspath(os.path.expanduser(str(folder))), "target": target,
                         "timeout": timeout}

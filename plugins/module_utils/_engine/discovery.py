@@ -20,10 +20,11 @@ __metaclass__ = type
 
 import datetime
 
-from ansible_collections.keyguard.kms.plugins.module_utils import _rotation as rotation
-from ansible_collections.keyguard.kms.plugins.module_utils import _selection as selection
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import map_concurrently
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._rules.counting import count_by
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
 
 
 def _iso(value):
@@ -164,18 +165,13 @@ class RegionScanner:
 
 
 def summarize(records):
-    """Counts per compliance, per reason and per Region."""
-    summary = {
+    """Counts per compliance, per reason and per Region (each with its counts per compliance)."""
+    by_region = {}
+    for region, count in count_by(records, "region").items():
+        by_region[region] = dict(count_by([r for r in records if r["region"] == region], "compliance"), total=count)
+    return {
         "total": len(records),
-        "by_compliance": dict((name, 0) for name in rotation.COMPLIANCE_VALUES),
-        "by_reason": {},
-        "by_region": {},
+        "by_compliance": count_by(records, "compliance", rotation.COMPLIANCE_VALUES),
+        "by_reason": count_by(records, "reason"),
+        "by_region": by_region,
     }
-    for record in records:
-        summary["by_compliance"][record["compliance"]] = summary["by_compliance"].get(record["compliance"], 0) + 1
-        if record["reason"]:
-            summary["by_reason"][record["reason"]] = summary["by_reason"].get(record["reason"], 0) + 1
-        region = summary["by_region"].setdefault(record["region"], {"total": 0})
-        region["total"] += 1
-        region[record["compliance"]] = region.get(record["compliance"], 0) + 1
-    return summary

@@ -15,7 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsService
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsService
 
 ACTIVE = "ACTIVE"
 ENABLED_REGION_STATUSES = ("ENABLED", "ENABLED_BY_DEFAULT")
@@ -42,15 +42,6 @@ class OrganizationsService(AwsService):
         "InvalidInputException": "check organizational_units: each must be an OU ID (ou-...) or root ID (r-...)",
         "TargetNotFoundException": "the account is no longer in the Organization",
     }
-
-    def _pages(self, operation, method, result_key, **params):
-        items, token = [], None
-        while True:
-            page = self._call(operation, method, **dict(params, **({"NextToken": token} if token else {})))
-            items.extend(page.get(result_key, []))
-            token = page.get("NextToken")
-            if not token:
-                return items
 
     def roots(self):
         return self._pages("ListRoots", "list_roots", "Roots")
@@ -112,16 +103,8 @@ class AccountRegionsService(AwsService):
 
     def enabled_regions(self, account_id=None):
         """The Regions the account can use (ENABLED or ENABLED_BY_DEFAULT), sorted."""
-        regions, token = [], None
-        while True:
-            params = {"MaxResults": 50, "RegionOptStatusContains": list(ENABLED_REGION_STATUSES)}
-            if account_id:
-                params["AccountId"] = account_id
-            if token:
-                params["NextToken"] = token
-            page = self._call("ListRegions", "list_regions", **params)
-            regions.extend(region["RegionName"] for region in page.get("Regions", [])
-                           if region.get("RegionOptStatus") in ENABLED_REGION_STATUSES)
-            token = page.get("NextToken")
-            if not token:
-                return sorted(regions)
+        params = {"MaxResults": 50, "RegionOptStatusContains": list(ENABLED_REGION_STATUSES)}
+        if account_id:
+            params["AccountId"] = account_id
+        return sorted(region["RegionName"] for region in self._pages("ListRegions", "list_regions", "Regions", **params)
+                      if region.get("RegionOptStatus") in ENABLED_REGION_STATUSES)

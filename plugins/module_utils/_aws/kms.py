@@ -17,8 +17,8 @@ __metaclass__ = type
 
 import random
 
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsError
-from ansible_collections.keyguard.kms.plugins.module_utils._aws import AwsService
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsService
 
 # KMS default request quotas per account and Region (requests per second).
 # Adjustable by AWS per account, hence overridable through the modules' rate_limits.
@@ -49,6 +49,7 @@ STATE_LAG_ERROR_CODES = ("KMSInvalidStateException", "DisabledException")
 class KmsService(AwsService):
     """KMS calls for one account and Region."""
 
+    CLIENT = "kms"
     RATE_LIMITS = DEFAULT_RATE_LIMITS
     IAM_PREFIX = "kms"
     SERVICE = "KMS"
@@ -96,17 +97,7 @@ class KmsService(AwsService):
                 self._sleep(min(5.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0))
 
     def _paginate(self, operation, method, result_key, **params):
-        items = []
-        marker = None
-        while True:
-            page_params = dict(params, Limit=PAGE_SIZES[operation])
-            if marker:
-                page_params["Marker"] = marker
-            page = self._call(operation, method, **page_params)
-            items.extend(page.get(result_key, []))
-            if not page.get("Truncated"):
-                return items
-            marker = page["NextMarker"]
+        return self._pages(operation, method, result_key, "Marker", "NextMarker", Limit=PAGE_SIZES[operation], **params)
 
     def list_keys(self):
         return self._paginate("ListKeys", "list_keys", "Keys")

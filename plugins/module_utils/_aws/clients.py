@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""boto3 clients for the modules: one session per profile, assumed roles, and the services built on them.
+
+This is a private module: its interface may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import threading
+from functools import lru_cache
+
+try:
+    import boto3.session
+    import botocore
+    import botocore.config
+    import botocore.exceptions
+    import botocore.loaders
+    import botocore.session
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
+
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import DEFAULT_REQUEST_TIMEOUT
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
+
+USER_AGENT = "APN/1.0 Ansible/%s keyguard.kms" % ANSIBLE_VERSION
+
+
+def client_config(request_timeout=DEFAULT_REQUEST_TIMEOUT):
+    """botocore client config: bounded waits, no retries of its own (AwsService retries)."""
+    return {
+        "retries": {"mode": "standard", "total_max_attempts": 1},
+        "connect_timeout": request_timeout,
+        "read_timeout": request_timeout,
+    }
+
+
+@lru_cache(maxsize=None)
+def _data_loader(data_path):
+    return botocore.loaders.create_loader(data_path)
+
+
+def botocore_session():
+    """A new botocore session that shares this process's parsed model and endpoint files.
+
+    Each session otherwise parses them again: about 0.1 s of CPU for every client of a module.
+    """
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _data_loader(session.get_config_variable("data_path")))
+    return session
+
+
+class ClientFactory:
+    """boto3 clients of a module, as its connection or, with assume_role_arn, as that role (assumed once).
+
+    The clients are made as amazon.aws's ``module.client()`` makes them (its connection parameters, a
+    botocore config merged with ``aws_config``), but from one session per profile rather than one per
+    client.
+    """
+
+    def __init__(self, module):
+        self.module = module
+        _region, self._endpoint_url, self._connection = get_aws_connection_info(module)
+        self._credentials = None
+        self._sessions = {}
+        # One lock for the role's credentials and the sessions: botocore sessions are not safe to make
+        # clients from on several threads at once, and the role is assumed with a client of its own.
+        self._lock = threading.RLock()
+
+    def _new_client(self, service, region, config, credentials=None):
+        connection = dict(self._connection, **(credentials or {}))
+        profile = connection.pop("profile_name", None)
+        merged = botocore.config.Config(user_agent=USER_AGENT, **config)
+        user_config = connection.pop("aws_config", None)  # a Config already, or a dict from older amazon.aws
+        if user_config:
+            merged = merged.merge(user_config if isinstance(user_config, botocore.config.Config)
+                                  else botocore.config.Config(**user_config))
+        try:
+            with self._lock:
+                if profile not in self._sessions:
+                    self._sessions[profile] = boto3.session.Session(profile_name=profile,
+                                                                    botocore_session=botocore_session())
+                return self._sessions[profile].client(service, config=merged, region_name=region,
+                                                      endpoint_url=self._endpoint_url, **connection)
+        except (ValueError, botocore.exceptions.BotoCoreError) as error:
+            self.module.fail_json_aws(error, msg="Couldn't connect to AWS")
+
+    def _assumed(self, region):
+        params = self.module.params
+        with self._lock:
+            if self._credentials is None:
+                request = {"RoleArn": params["assume_role_arn"], "RoleSessionName": params["assume_role_session_name"]}
+                if params.get("assume_role_external_id"):
+                    request["ExternalId"] = params["assume_role_external_id"]
+                sts = self._new_client("sts", region, client_config())
+                try:
+                    answer = sts.assume_role(**request)["Credentials"]
+                except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+                    code = error.response["Error"]["Code"] if isinstance(error, botocore.exceptions.ClientError) \
+                        else type(error).__name__
+                    raise AwsError("AssumeRole", code, "could not assume %s: %s (the connection's credentials need "
+                                   "sts:AssumeRole on it, and its trust policy must allow them)" % (
+                                       params["assume_role_arn"], error))
+                self._credentials = {"aws_access_key_id": answer["AccessKeyId"],
+                                     "aws_secret_access_key": answer["SecretAccessKey"],
+                                     "aws_session_token": answer["SessionToken"], "profile_name": None}
+            return self._credentials
+
+    def service(self, service_class, region):
+        """An AwsService of ``service_class`` for ``region``, paced and bounded by the module's tuning options."""
+        params = self.module.params
+        client = self.client(service_class.CLIENT, region, client_config(params["request_timeout"]))
+        return service_class(client, region, params["rate_limits"], max_attempts=params["max_attempts"],
+                             stall_timeout=params["stall_timeout"])
+
+    def client(self, service, region, config):
+        if not self.module.params.get("assume_role_arn"):
+            return self._new_client(service, region, config)
+        return self._new_client(service, region, config, self._assumed(region))
+
+
+def caller_account_lookup(make_sts_client):
+    """A callable returning the credentials' account ID, asked of STS once and only when needed.
+
+    None when STS cannot tell (for example an endpoint that only serves KMS): the service then decides.
+    """
+    cache = {}
+    lock = threading.Lock()
+
+    def lookup():
+        with lock:
+            if "account" not in cache:
+                try:
+                    cache["account"] = make_sts_client().get_caller_identity()["Account"]
+                except Exception:  # pylint: disable=broad-except  # an answer STS cannot give is no answer
+                    cache["account"] = None
+            return cache["account"]
+
+    return lookup
