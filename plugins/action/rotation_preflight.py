@@ -7,45 +7,27 @@ from __future__ import annotations
 
 import os
 
+import yaml
+
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import run_lock
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import settings as _settings
 
-VARIABLES = dict(
-    mode=dict(type="str", choices=list(_settings.MODES), default="remediate"),
-    awx_job_id=dict(type="raw"),
-    rotation_regions=dict(type="raw"),
-    rotation_aws_profile=dict(type="str"),
-    rotation_aws_access_key=dict(type="str", no_log=False),
-    rotation_assume_role_arn=dict(type="str"),
-    rotation_pending_deletion=dict(type="raw"),
-    rotation_state=dict(type="raw"),
-    rotation_period_days=dict(type="raw"),
-    rotation_exempt_keys=dict(type="raw"),
-    rotation_exempt_tags=dict(type="raw"),
-    rotation_include_aws_managed=dict(type="bool"),
-    rotation_concurrency=dict(type="raw"),
-    rotation_max_attempts=dict(type="raw"),
-    rotation_rate_limits=dict(type="raw"),
-    rotation_request_timeout=dict(type="raw"),
-    rotation_stall_timeout=dict(type="raw"),
-    rotation_batch_size=dict(type="raw"),
-    rotation_batch_timeout=dict(type="raw"),
-    rotation_report_dir=dict(type="raw"),
-    rotation_report_formats=dict(type="raw"),
-    rotation_lock_dir=dict(type="raw"),
-    rotation_lock_timeout=dict(type="raw"),
-    aws_account_error=dict(type="raw"),
-    rotation_fail_on_noncompliant=dict(type="bool"),
-    rotation_scope=dict(type="raw"),
-    rotation_securityhub_update=dict(type="bool"),
-    rotation_securityhub_suppress_exempt=dict(type="bool"),
-    rotation_securityhub_region=dict(type="raw"),
-    rotation_report_s3_uri=dict(type="raw"),
-    rotation_report_s3_region=dict(type="raw"),
-)
+# The one list of the role's variables.
+ARGUMENT_SPECS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles",
+                              "rotation", "meta", "argument_specs.yml")
+# Host variables the inventory plugin sets, and the controller's job ID.
+INVENTORY_VARIABLES = ("aws_account_error",)
+
+
+def role_variables():
+    """{name: type} of the role's variables, from meta/argument_specs.yml."""
+    with open(ARGUMENT_SPECS, encoding="utf-8") as handle:
+        options = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
+    return dict((name, spec.get("type", "str")) for name, spec in options.items())
 
 
 class ActionModule(ActionBase):
@@ -54,18 +36,23 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=VARIABLES)
-        # Raw values: the checks below must see a string where a list was meant, not a converted one.
-        raw = dict((name, value) for name, value in self._task.args.items() if value is not None)
-        # Booleans as Ansible reads them ("false" from a survey is false); everything else as given.
-        raw.update((name, args[name]) for name, spec in VARIABLES.items()
-                   if spec["type"] in ("bool", "str") and name in raw)
-        host = (task_vars or {}).get("inventory_hostname", "target")
-        settings, errors, deprecations = _settings.check(raw, os.environ, os.getcwd(), host, self._task.check_mode)
+        _validation, args = self.validate_argument_spec(argument_spec=dict(
+            mode=dict(type="str", choices=list(_settings.MODES), default="remediate"),
+        ))
+        task_vars = task_vars or {}
+        host = task_vars.get("inventory_hostname", "target")
+        try:
+            raw = self._variables(task_vars)
+        except (TypeError, ValueError) as error:
+            result.update(failed=True, msg="%s: the rotation role's inputs need fixing before any AWS call: %s" % (
+                host, error))
+            return result
+        raw["mode"] = args["mode"]
+        job = task_vars.get("awx_job_id", task_vars.get("tower_job_id"))
+        if job is not None:
+            raw["awx_job_id"] = self._templar.template(job)
+        settings, errors = _settings.check(raw, os.environ, os.getcwd(), host, self._task.check_mode)
         result.update(changed=False, settings=settings)
-        if deprecations:
-            result["deprecations"] = [{"msg": text, "version": _settings.DEPRECATION_VERSION,
-                                       "collection_name": "keyguard.kms"} for text in deprecations]
         if errors:
             result.update(failed=True, msg="%s: the rotation role's inputs need fixing before any AWS call: %s" % (
                 host, "; ".join(errors)))
@@ -75,13 +62,31 @@ class ActionModule(ActionBase):
                 result.update(failed=True, msg=problem)
         return result
 
+    def _variables(self, task_vars):
+        """The role's variables as set, templated; unset ones left out. Types are checked later, strictly
+        (a string is not taken for a list), except booleans, read as Ansible reads them ("false" from a survey)."""
+        variables = {}
+        for name, kind in list(role_variables().items()) + [(name, "raw") for name in INVENTORY_VARIABLES]:
+            if name not in task_vars:
+                continue
+            value = self._templar.template(task_vars[name])
+            if value is None:
+                continue
+            if kind == "bool":
+                try:
+                    value = boolean(value, strict=True)
+                except TypeError:
+                    raise ValueError("%s must be true or false, got %r" % (name, value))
+            variables[name] = value
+        return variables
+
     @staticmethod
     def _take_lock(settings, host):
         """Wait for, then hold, this target's lock until the run's ansible-playbook ends; None once held."""
         lock = settings["lock"]
         # Workers are forked from ansible-playbook: the run lives exactly as long as the parent.
         lock["owner"] = run_lock.run_owner(os.getppid(), host=host, started=settings["started"],
-                                            awx_job_id=settings.get("awx_job_id"))
+                                           awx_job_id=settings.get("awx_job_id"))
 
         def announce(holder):
             Display().display("%s: another remediation of %s is running on this controller (%s); waiting up to %d s "

@@ -16,12 +16,10 @@ description:
   - Checks every role variable the role acts on, strictly (a string is not taken for a list), and fails with a
     message that names the variable and says what to write instead.
   - Creates the report folder and tries a write in it, so a run never changes keys and then fails to report.
-  - In a real remediation, takes the target's run lock last (see the role's O(rotation_lock_timeout)), so two
+  - In a real remediation, takes the target's run lock last (see the role variable C(rotation_lock_timeout)), so two
     remediations of one target from one controller never act at once.
-  - Resolves the Regions (O(rotation_regions), else C(AWS_REGION), C(AWS_DEFAULT_REGION) or the profile's region)
+  - Resolves the Regions (C(rotation_regions), else C(AWS_REGION), C(AWS_DEFAULT_REGION) or the profile's region)
     and their partition, and returns the normalized settings the role's later tasks use.
-  - Old spellings that still work (C(rotation_pending_deletion=report), C(rotation_batch_size),
-    C(rotation_batch_timeout)) give a deprecation warning.
 author:
   - keyguard.kms contributors (@keyguard)
 options:
@@ -30,96 +28,10 @@ options:
     type: str
     choices: [remediate, report]
     default: remediate
-  awx_job_id:
-    description: The AWX or Automation Controller job ID, when there is one; it says that the controller's disk does not outlive the job.
-    type: raw
-  rotation_regions:
-    description: As the role variable.
-    type: raw
-  rotation_aws_profile:
-    description: As the role variable.
-    type: str
-  rotation_aws_access_key:
-    description: As the role variable; only checked against O(rotation_aws_profile).
-    type: str
-  rotation_assume_role_arn:
-    description: As the role variable.
-    type: str
-  rotation_pending_deletion:
-    description: As the role variable.
-    type: raw
-  rotation_state:
-    description: As the role variable.
-    type: raw
-  rotation_period_days:
-    description: As the role variable.
-    type: raw
-  rotation_exempt_keys:
-    description: As the role variable.
-    type: raw
-  rotation_exempt_tags:
-    description: As the role variable.
-    type: raw
-  rotation_include_aws_managed:
-    description: As the role variable.
-    type: bool
-  rotation_concurrency:
-    description: As the role variable.
-    type: raw
-  rotation_max_attempts:
-    description: As the role variable.
-    type: raw
-  rotation_rate_limits:
-    description: As the role variable.
-    type: raw
-  rotation_request_timeout:
-    description: As the role variable.
-    type: raw
-  rotation_stall_timeout:
-    description: As the role variable.
-    type: raw
-  rotation_batch_size:
-    description: Deprecated role variable; ignored with a warning.
-    type: raw
-  rotation_batch_timeout:
-    description: Deprecated role variable; ignored with a warning.
-    type: raw
-  rotation_report_dir:
-    description: As the role variable; when not given, C(keyguard-reports) in the working directory of the run.
-    type: raw
-  rotation_report_formats:
-    description: As the role variable.
-    type: raw
-  rotation_lock_dir:
-    description: As the role variable.
-    type: raw
-  rotation_lock_timeout:
-    description: As the role variable.
-    type: raw
-  aws_account_error:
-    description: Set by the M(keyguard.kms.aws_accounts) inventory plugin on a host whose account it could not read; the host then fails here.
-    type: raw
-  rotation_fail_on_noncompliant:
-    description: As the role variable.
-    type: bool
-  rotation_scope:
-    description: As the role variable.
-    type: raw
-  rotation_securityhub_update:
-    description: As the role variable.
-    type: bool
-  rotation_securityhub_suppress_exempt:
-    description: As the role variable.
-    type: bool
-  rotation_securityhub_region:
-    description: As the role variable.
-    type: raw
-  rotation_report_s3_uri:
-    description: As the role variable.
-    type: raw
-  rotation_report_s3_region:
-    description: As the role variable.
-    type: raw
+notes:
+  - Reads the role's variables itself, every one that C(roles/rotation/meta/argument_specs.yml) lists (the one list of
+    them), templated, from the host's variables; and C(aws_account_error), which the M(keyguard.kms.aws_accounts)
+    inventory plugin sets on an account it could not read, and the AWX job ID (C(awx_job_id) or C(tower_job_id)).
 attributes:
   check_mode:
     support: full
@@ -138,6 +50,8 @@ seealso:
 EXAMPLES = r"""
 - name: Preflight | Check the inputs before any AWS call
   keyguard.kms.rotation_preflight:
+    mode: report
+  vars:
     rotation_regions: [eu-west-1]
     rotation_exempt_keys:
       - key: alias/legacy-export

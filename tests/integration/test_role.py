@@ -147,17 +147,15 @@ def test_report_run_fails_on_noncompliance_when_asked(emulator, fleet, two_accou
     assert fleet.report("target-0")["summary"]["compliant"] is False
 
 
-@pytest.mark.parametrize("spelling", ["keep", "report"])
-def test_pending_deletion_keep_leaves_keys_as_their_owners_decision(emulator, fleet, two_accounts, spelling):
+def test_pending_deletion_keep_leaves_keys_as_their_owners_decision(emulator, fleet, two_accounts):
     """Failing on non-compliance is rotation_fail_on_noncompliant's job, not pending_deletion's.
 
     Also as extra vars come from the command line: the period as text, a Region listed twice.
     """
-    code, output = fleet.run("remediate", extra_vars={"rotation_pending_deletion": spelling,
+    code, output = fleet.run("remediate", extra_vars={"rotation_pending_deletion": "keep",
                                                       "rotation_period_days": "180",
                                                       "rotation_regions": ["us-east-1", "us-west-2", "us-east-1"]})
     assert code == 0, output[-3000:]
-    assert ("rotation_pending_deletion: report is deprecated" in output) is (spelling == "report")
     pending = [k for k in state_of(emulator, two_accounts) if k["metadata"]["KeyState"] == "PendingDeletion"]
     assert len(pending) == 2 * (2 * 2 + 2)  # per account: two kinds in two Regions, plus the two exempt keys
     report = fleet.report("target-0")

@@ -33,18 +33,9 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._role import names
 
 MODES = ("remediate", "report")
 PENDING_DELETION_CHOICES = ("cancel", "keep")
-# Old spellings that still work for this release, with a deprecation warning.
-PENDING_DELETION_ALIASES = {"report": "keep"}
 REPORT_FORMATS = ("json", "markdown", "junit")
 SCOPES = ("all", "findings")
 REPORT_FOLDER_NAME = "keyguard-reports"
-DEPRECATED_VARIABLES = {
-    "rotation_batch_size": "phases no longer run in batches: each phase is one module call per target, its "
-                           "Regions on threads; remove the variable",
-    "rotation_batch_timeout": "phases no longer run as async jobs; a hung KMS endpoint is bounded by "
-                              "rotation_stall_timeout; remove the variable",
-}
-DEPRECATION_VERSION = "1.0.0"
 _S3_URI = re.compile(r"^s3://([^/]*)(/.*)?$")
 # General purpose bucket names, as the S3 user guide's naming rules give them.
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -55,11 +46,10 @@ _EXEMPT_FIELDS = ("key", "reason")
 
 
 class Inputs:
-    """Collects normalized settings, errors and deprecations while the inputs are checked."""
+    """Collects normalized settings and errors while the inputs are checked."""
 
     def __init__(self):
         self.errors = []
-        self.deprecations = []
         self.settings = {}
 
     def error(self, variable, text):
@@ -67,7 +57,7 @@ class Inputs:
 
 
 def check(args, environ, cwd, host, check_mode, started=None):
-    """(settings, errors, deprecations) for the role's variables in ``args``.
+    """(settings, errors) for the role's variables in ``args``.
 
     ``args`` holds the variables by their role names (rotation_...); optional ones may be absent.
     """
@@ -96,12 +86,9 @@ def check(args, environ, cwd, host, check_mode, started=None):
     _credentials(inputs, args)
     _files(inputs, args, cwd)
     _lock(inputs, args)
-    for variable, why in DEPRECATED_VARIABLES.items():
-        if args.get(variable) is not None:
-            inputs.deprecations.append("%s is deprecated and ignored: %s" % (variable, why))
     settings["fail_on_noncompliant"] = bool(args.get("rotation_fail_on_noncompliant"))
     settings["include_aws_managed"] = bool(args.get("rotation_include_aws_managed"))
-    return settings, inputs.errors, inputs.deprecations
+    return settings, inputs.errors
 
 
 def _choice(inputs, args, name, choices, default):
@@ -165,12 +152,7 @@ def _profile_region(args):
 def _rotation(inputs, args):
     settings = inputs.settings
     pending = args.get("rotation_pending_deletion", "cancel")
-    if pending in PENDING_DELETION_ALIASES:
-        inputs.deprecations.append(
-            "rotation_pending_deletion: %s is deprecated: write rotation_pending_deletion: %s (the word the "
-            "kms_rotation module uses)" % (pending, PENDING_DELETION_ALIASES[pending]))
-        pending = PENDING_DELETION_ALIASES[pending]
-    elif pending not in PENDING_DELETION_CHOICES:
+    if pending not in PENDING_DELETION_CHOICES:
         inputs.error("rotation_pending_deletion", "must be cancel or keep, got %r" % (pending,))
     settings["pending_deletion"] = pending
     settings["state"] = _choice(inputs, args, "rotation_state", ("enabled", "disabled"), "enabled")

@@ -20,9 +20,8 @@ def check(tmp_path, environ=None, **variables):
 
 
 def test_defaults_are_normalized(tmp_path):
-    settings, errors, deprecations = _settings.check({"rotation_regions": ["eu-west-1"]}, {}, str(tmp_path), "prod",
-                                                     True)
-    assert errors == [] and deprecations == []
+    settings, errors = _settings.check({"rotation_regions": ["eu-west-1"]}, {}, str(tmp_path), "prod", True)
+    assert errors == []
     assert settings["regions"] == ["eu-west-1"] and settings["partition"] == "aws"
     assert settings["report_dir"] == str(tmp_path / "keyguard-reports") and os.path.isdir(settings["report_dir"])
     assert settings["report_name"] == "prod" and len(settings["run_id"]) == 6
@@ -66,32 +65,32 @@ def test_defaults_are_normalized(tmp_path):
     ],
 )
 def test_bad_inputs_are_refused_naming_the_variable(tmp_path, variables, fragment):
-    _settings_, errors, _deprecations = check(tmp_path, **variables)
+    _settings_, errors = check(tmp_path, **variables)
     assert any(fragment in error for error in errors), errors
 
 
 def test_no_region_anywhere(tmp_path, monkeypatch):
     monkeypatch.setattr(_settings, "_profile_region", lambda args: None)
-    _s, errors, _d = check(tmp_path, rotation_regions=[])
+    _s, errors = check(tmp_path, rotation_regions=[])
     assert errors == ["rotation_regions is empty and no Region is set for the connection (AWS_REGION, "
                       "AWS_DEFAULT_REGION or the profile's region): set rotation_regions, for example [eu-west-1]"]
-    settings, errors, _d = check(tmp_path, environ={"AWS_REGION": "eu-west-1"}, rotation_regions=[])
+    settings, errors = check(tmp_path, environ={"AWS_REGION": "eu-west-1"}, rotation_regions=[])
     assert errors == [] and settings["regions"] == ["eu-west-1"]
 
 
 def test_report_folder_that_is_a_file_or_not_writable(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("x")
-    _s, errors, _d = check(tmp_path, rotation_report_dir=str(afile))
+    _s, errors = check(tmp_path, rotation_report_dir=str(afile))
     assert any("is a file, not a folder" in error for error in errors)
     # Below a file nothing can be created, whoever runs the test (root included).
-    _s, errors, _d = check(tmp_path, rotation_report_dir=str(afile / "reports"))
+    _s, errors = check(tmp_path, rotation_report_dir=str(afile / "reports"))
     assert any("cannot be created or written" in error for error in errors)
 
 
 def test_extra_vars_text_and_duplicate_regions(tmp_path):
     """-e rotation_period_days=180 arrives as a string of digits; a Region named twice is read once."""
-    settings, errors, _d = check(tmp_path, rotation_period_days="180", rotation_lock_timeout="30",
+    settings, errors = check(tmp_path, rotation_period_days="180", rotation_lock_timeout="30",
                                  rotation_regions=["us-east-1", "us-west-2", "us-east-1"])
     assert errors == []
     assert settings["rotation_period_days"] == 180 and settings["lock"]["timeout"] == 30
@@ -99,13 +98,13 @@ def test_extra_vars_text_and_duplicate_regions(tmp_path):
 
 
 def test_the_lock_is_per_account_when_a_role_names_it(tmp_path):
-    settings, errors, _d = check(tmp_path, rotation_assume_role_arn="arn:aws:iam::111122223333:role/keyguard")
+    settings, errors = check(tmp_path, rotation_assume_role_arn="arn:aws:iam::111122223333:role/keyguard")
     assert errors == [] and settings["lock"]["target"] == "account-111122223333"
 
 
 @pytest.mark.parametrize("host", ["../../../escaped", "team/pay", "prød-1", "acct one", ".."])
 def test_hostile_host_names_never_leave_the_report_folder(tmp_path, host):
-    settings, errors, _d = _settings.check({"rotation_regions": ["us-east-1"], "rotation_report_dir": str(
+    settings, errors = _settings.check({"rotation_regions": ["us-east-1"], "rotation_report_dir": str(
         tmp_path / "reports")}, {}, str(tmp_path), host, False)
     assert errors == []
     assert os.path.dirname(settings["interrupted_rescues_file"]) == str(tmp_path / "reports")
@@ -114,18 +113,18 @@ def test_hostile_host_names_never_leave_the_report_folder(tmp_path, host):
 
 def test_good_bucket_names_pass(tmp_path):
     for uri in ("s3://security-reports/keyguard", "s3://my.bucket.example/a/b", "s3://abc"):
-        settings, errors, _d = check(tmp_path, rotation_report_s3_uri=uri)
+        settings, errors = check(tmp_path, rotation_report_s3_uri=uri)
         assert errors == [], uri
 
 
-def test_exemptions_are_normalized_and_old_spellings_warn(tmp_path):
-    settings, errors, deprecations = check(
+def test_exemptions_are_normalized(tmp_path):
+    settings, errors = check(
         tmp_path, rotation_exempt_keys=["alias/a", {"key": KEY, "reason": "CHG-1"}],
-        rotation_exempt_tags={"keyguard:intended-deletion": True}, rotation_pending_deletion="report",
-        rotation_batch_size=500)
+        rotation_exempt_tags={"keyguard:intended-deletion": True}, rotation_pending_deletion="keep")
     assert errors == []
     assert settings["exempt_keys"] == [{"key": "alias/a", "reason": "listed in rotation_exempt_keys"},
                                        {"key": KEY, "reason": "CHG-1"}]
     assert settings["exempt_tags"] == {"keyguard:intended-deletion": ["true"]}
     assert settings["pending_deletion"] == "keep"
-    assert len(deprecations) == 2 and "rotation_pending_deletion: report is deprecated" in deprecations[0]
+    assert check(tmp_path, rotation_pending_deletion="report")[1] == [
+        "rotation_pending_deletion must be cancel or keep, got 'report'"]
