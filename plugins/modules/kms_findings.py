@@ -149,6 +149,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import fail
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.securityhub import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.securityhub import SecurityHubService
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
@@ -229,7 +230,7 @@ def main():
     if failed:
         details = "; ".join("%s: %s %s" % (result["finding_id"], result["error_code"], result["error_message"])
                             for result in failed[:10])
-        module.fail_json(msg="%d of %d findings could not be updated, the others were: %s" % (
+        fail(module, "%d of %d findings could not be updated, the others were: %s" % (
             len(failed), len(results), details), **output)
     module.exit_json(**output)
 

@@ -186,6 +186,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import connection_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import fail
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import BOTOCORE_WITH_ROTATION_PERIODS
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import DEFAULT_RATE_LIMITS as KMS_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import regions_to_use
@@ -248,7 +249,7 @@ def main():
               "region_results": region_results}
     failed = [error for _records, error in outcomes if error]
     if failed:
-        module.fail_json(msg="Could not read the findings of %d of %d Regions: %s" % (
+        fail(module, "Could not read the findings of %d of %d Regions: %s" % (
             len(failed), len(regions), "; ".join(failed)), **output)
     module.exit_json(**output)
 

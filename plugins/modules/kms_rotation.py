@@ -255,6 +255,10 @@ finish_command:
   description: For a key whose plan failed half-way, the AWS CLI commands that finish it; null otherwise.
   returned: when O(key_id) is used
   type: str
+error_response:
+  description: For a key in C(ERROR) because of an AWS error, AWS's own answer (its error code and message, and the request ID).
+  returned: when an AWS error put the key in C(ERROR)
+  type: dict
 other_actor:
   description:
     - Whether a write was refused because someone else changed the key after it was read. The result then
@@ -281,6 +285,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import connection_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import fail
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import caller_account_lookup
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import client_config
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import BOTOCORE_WITH_ROTATION_PERIODS
@@ -392,7 +397,7 @@ def main():
         else:
             results = enforce_in_regions(references, dict((region, enforcer(region)) for region in regions))
     except AwsError as error:  # the role could not be assumed: nothing can be read or changed
-        module.fail_json(msg=error.message)
+        fail(module, error.message, error)
 
     output = {"changed": any(result["changed"] for result in results)}
     if params["key_id"] is not None:
@@ -405,7 +410,7 @@ def main():
 
     failed = [result for result in results if result["compliance"] == rotation.ERROR]
     if failed:
-        module.fail_json(msg=failure_message(failed, len(results)), **output)
+        fail(module, failure_message(failed, len(results)), **output)
     module.exit_json(**output)
 
 

@@ -186,6 +186,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import connection_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import ClientFactory
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import fail
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import BOTOCORE_WITH_ROTATION_PERIODS
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import KmsService
@@ -264,11 +265,8 @@ def main():
               "region_results": region_results}
     failed_regions = [status["error"] for status in region_results if status["error"]]
     if failed_regions:
-        module.fail_json(
-            msg="Could not list the keys of %d of %d Regions, so the result is incomplete: %s"
-            % (len(failed_regions), len(regions), "; ".join(failed_regions)),
-            **output
-        )
+        fail(module, "Could not list the keys of %d of %d Regions, so the result is incomplete: %s" % (
+            len(failed_regions), len(regions), "; ".join(failed_regions)), **output)
     module.exit_json(**output)
 
 

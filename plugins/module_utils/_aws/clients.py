@@ -25,12 +25,15 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import enable_placebo
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
 
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import DEFAULT_REQUEST_TIMEOUT
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
 
-USER_AGENT = "APN/1.0 Ansible/%s keyguard.kms" % ANSIBLE_VERSION
+# Kept equal to galaxy.yml's version by a unit test: modules cannot read galaxy.yml where they run.
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT = "APN/1.0 Ansible/%s keyguard.kms/%s" % (ANSIBLE_VERSION, COLLECTION_VERSION)
 
 
 def client_config(request_timeout=DEFAULT_REQUEST_TIMEOUT):
@@ -85,10 +88,15 @@ class ClientFactory:
         try:
             with self._lock:
                 if profile not in self._sessions:
-                    self._sessions[profile] = boto3.session.Session(profile_name=profile,
-                                                                    botocore_session=botocore_session())
+                    session = boto3.session.Session(profile_name=profile, botocore_session=botocore_session())
+                    enable_placebo(session)  # amazon.aws's recording and replay of AWS calls, for tests
+                    self._sessions[profile] = session
                 return self._sessions[profile].client(service, config=merged, region_name=region,
                                                       endpoint_url=self._endpoint_url, **connection)
+        except botocore.exceptions.NoRegionError:
+            self.module.fail_json(msg="The %s module requires a region and none was found in configuration, "
+                                  "environment variables or module parameters" % self.module._name,
+                                  **self.module._gather_versions())
         except (ValueError, botocore.exceptions.BotoCoreError) as error:
             self.module.fail_json_aws(error, msg="Couldn't connect to AWS")
 
@@ -103,11 +111,11 @@ class ClientFactory:
                 try:
                     answer = sts.assume_role(**request)["Credentials"]
                 except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-                    code = error.response["Error"]["Code"] if isinstance(error, botocore.exceptions.ClientError) \
-                        else type(error).__name__
+                    client_error = isinstance(error, botocore.exceptions.ClientError)
+                    code = error.response["Error"]["Code"] if client_error else type(error).__name__
                     raise AwsError("AssumeRole", code, "could not assume %s: %s (the connection's credentials need "
                                    "sts:AssumeRole on it, and its trust policy must allow them)" % (
-                                       params["assume_role_arn"], error))
+                                       params["assume_role_arn"], error), error.response if client_error else None)
                 self._credentials = {"aws_access_key_id": answer["AccessKeyId"],
                                      "aws_secret_access_key": answer["SecretAccessKey"],
                                      "aws_session_token": answer["SessionToken"], "profile_name": None}
@@ -144,3 +152,12 @@ def caller_account_lookup(make_sts_client):
             return cache["account"]
 
     return lookup
+
+
+def fail(module, msg, error=None, **output):
+    """End the module failed, as amazon.aws's fail_json_aws does: with the SDK versions and, when one AWS error
+    ended it, that error's response, so a bug report has both."""
+    extra = dict(module._gather_versions())
+    if error is not None and getattr(error, "response", None):
+        extra["response"] = error.response
+    module.fail_json(msg=msg, **dict(output, **extra))

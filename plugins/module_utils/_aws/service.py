@@ -73,11 +73,13 @@ COMMON_HINTS = {
 class AwsError(Exception):
     """An AWS call that failed after retries, with an actionable message."""
 
-    def __init__(self, operation, code, message):
+    def __init__(self, operation, code, message, response=None):
         super(AwsError, self).__init__(message)
         self.operation = operation
         self.code = code
         self.message = message
+        # AWS's own answer (error code and message, request ID), for bug reports; never holds credentials.
+        self.response = response
 
 
 def _no_answer(error):
@@ -184,7 +186,8 @@ class AwsService:
                 operation=operation, endpoint=self.endpoint, region=self.region,
                 action="%s:%s" % (self.IAM_PREFIX, operation),
                 resource_policy=", and in the key policy for operations on a key" if self.IAM_PREFIX == "kms" else "")
-        return AwsError(operation, code, message)
+        response = error.response if isinstance(error, botocore.exceptions.ClientError) else None
+        return AwsError(operation, code, message, response)
 
     def _pages(self, operation, method, result_key, token_in="NextToken", token_out="NextToken", **params):
         """Every item of every page. A page may be empty before the last: only a missing token ends the list

@@ -46,9 +46,11 @@ def key_result(reference, region, metadata=None):
     }
 
 
-def error_result(reference, region, message, metadata=None, code=None):
+def error_result(reference, region, message, metadata=None, code=None, response=None):
     result = key_result(reference, region, metadata)
     result.update(compliance=rotation.ERROR, reason=code or "ERROR", message=message)
+    if response:
+        result["error_response"] = response
     return result
 
 
@@ -161,7 +163,8 @@ class RotationEnforcer:
         results = []
         for reference, (metadata, error) in zip(references, described):
             if error is not None:
-                results.append(error_result(reference, region, error.message, code=error.code))
+                results.append(error_result(reference, region, error.message, code=error.code,
+                                            response=error.response))
             else:
                 results.append(dict(handled[metadata["Arn"]], input=reference))
         return results
@@ -210,7 +213,7 @@ class RotationEnforcer:
             plan = rotation.plan(metadata, self._read(metadata), self.desired)
         except AwsError as error:
             return error_result(key_arn, region, "key %s in %s: %s" % (key_id, region, error.message), metadata,
-                                error.code)
+                                error.code, error.response)
         result = key_result(key_arn, region, metadata)
         result.update(compliance=plan["compliance"], reason=plan["reason"], message=plan["message"],
                       before=plan["before"])
@@ -277,8 +280,11 @@ class RotationEnforcer:
             message += half_done_message(key_id, region) + ". Finish with: %s" % finish
         else:
             message += "The key is now %s. Finish with: %s" % (state["key_state"], finish)
-        return dict(state, actions=done, compliance=rotation.ERROR, reason=error.code, message=message,
-                    finish_command=finish)
+        failed = dict(state, actions=done, compliance=rotation.ERROR, reason=error.code, message=message,
+                      finish_command=finish)
+        if error.response:
+            failed["error_response"] = error.response
+        return failed
 
     def _changed_by_another_actor(self, now, state, done, error, believed):
         """Someone else (another run, the key's owner) changed the key since it was read: report what is true."""

@@ -6,8 +6,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import pytest
+import os
 
+import pytest
+import yaml
+
+from ansible_collections.keyguard.kms.plugins.module_utils._aws import clients
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import ClientFactory
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import client_config
 
@@ -23,8 +27,21 @@ class FakeModule:
                            aws_config=None, assume_role_arn=None)
         self.params.update(params)
 
+    _name = "kms_rotation"
+
     def fail_json_aws(self, error, msg):
         raise Failed("%s: %s" % (msg, error))
+
+    def fail_json(self, msg, **output):
+        self.failed = dict(output, msg=msg)
+        raise Failed(msg)
+
+    @staticmethod
+    def _gather_versions():
+        import boto3
+        import botocore
+
+        return {"boto3_version": boto3.__version__, "botocore_version": botocore.__version__}
 
 
 def test_clients_share_one_session_and_keep_the_connection_settings():
@@ -48,3 +65,31 @@ def test_a_missing_profile_is_a_connection_error_not_a_traceback():
     factory = ClientFactory(FakeModule(access_key=None, secret_key=None, profile="no-such-profile-here"))
     with pytest.raises(Failed, match="Couldn't connect to AWS.*no-such-profile-here"):
         factory.client("kms", "us-east-1", client_config())
+
+
+def test_the_user_agent_names_the_collection_version_galaxy_yml_releases():
+    galaxy = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "galaxy.yml")
+    with open(galaxy, encoding="utf-8") as handle:
+        version = yaml.safe_load(handle)["version"]
+    assert clients.COLLECTION_VERSION == version
+    assert clients.USER_AGENT.endswith(" keyguard.kms/%s" % version)
+
+
+def test_no_region_is_amazon_aws_message_with_the_sdk_versions(monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    module = FakeModule()
+    with pytest.raises(Failed) as failed:
+        ClientFactory(module).client("kms", None, client_config())
+    assert "The kms_rotation module requires a region and none was found" in str(failed.value)
+    assert module.failed["botocore_version"]
+
+
+def test_every_session_can_be_recorded_or_replayed_as_amazon_aws_does(monkeypatch):
+    attached = []
+    monkeypatch.setattr(clients, "enable_placebo", attached.append)
+    factory = ClientFactory(FakeModule())
+    factory.client("kms", "us-east-1", client_config())
+    factory.client("kms", "us-west-2", client_config())
+    assert len(attached) == 1 and attached[0] is factory._sessions[None]
