@@ -237,7 +237,7 @@ def main():
         "tag_filters": selection.normalize_tag_filter(params["tag_filters"]),
         "include_tags": params["tags"],
         "include_aws_managed": params["include_aws_managed"],
-        "desired": rotation.kms4_rotation(params["max_rotation_period_days"], params["state"]),
+        "desired": rotation.kms4_desired(params["max_rotation_period_days"], params["state"]),
         "concurrency": params["concurrency"],
     }
     clients = ClientFactory(module)

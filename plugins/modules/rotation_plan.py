@@ -78,10 +78,10 @@ out_of_scope:
   returned: always
   type: list
   elements: str
-held:
+not_rescued:
   description:
     - Keys that would be rescued but are not, with C(key_arn), C(region) and C(reason); the report lists them as errors.
-    - A key pending deletion in a Region whose aliases could not be listed is held when some exemption is by alias,
+    - A key pending deletion in a Region whose aliases could not be listed is not rescued when some exemption is by alias,
       as it might be the exempt one.
   returned: always
   type: list

@@ -56,7 +56,7 @@ def key_record(region, metadata, status, aliases, tags, desired, error=None):
     """What discovery says of one key; ``error`` (a AwsError) makes it ERROR with every field read so far."""
     view = rotation.rotation_view(status)
     if error is None:
-        compliance, reason, message = rotation.judge(metadata, status, desired)
+        compliance, reason, message = rotation.verdict_as_found(metadata, status, desired)
     else:
         compliance, reason = rotation.ERROR, error.code
         message = "key %s in %s could not be read: %s" % (metadata.get("KeyId"), region, error.message)
@@ -95,7 +95,7 @@ def key_record(region, metadata, status, aliases, tags, desired, error=None):
 class RegionScanner:
     def __init__(self, service, options):
         """``options``: key_ids, tag_filters (normalized), include_tags, include_aws_managed,
-        desired (from _rotation.kms4_rotation), concurrency."""
+        desired (from _rules.rotation.kms4_desired), concurrency."""
         self.service = service
         self.options = options
         self.warnings = []

@@ -114,7 +114,7 @@ def add_key_verdicts(clients, records, concurrency):
 
     def read(region):
         options = {"key_ids": sorted(by_region[region]), "include_aws_managed": True, "tag_filters": {},
-                   "desired": rotation.kms4_rotation(), "concurrency": concurrency}
+                   "desired": rotation.kms4_desired(), "concurrency": concurrency}
         try:
             service = clients.service(KmsService, region)
             return dict((key["key_arn"], key) for key in RegionScanner(service, options).scan())

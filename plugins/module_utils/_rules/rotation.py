@@ -263,6 +263,86 @@ def rotation_text(view, form="sentence"):
 
 # --- verdict and plan ---------------------------------------------------------
 
+class _Key:
+    """One key as read, with the rotation wanted: what every guard of the plan looks at."""
+
+    def __init__(self, metadata, status, desired):
+        self.metadata = metadata
+        self.desired = desired
+        self.state = metadata.get("KeyState")
+        self.before = dict(rotation_view(status), key_state=self.state)
+        self.gap = rotation_gap(self.before, desired) if self.state in ("Enabled", "Disabled") else None
+
+    def verdict(self, compliance, reason, message, steps=(), after=None, rescue=False):
+        return {"compliance": compliance, "reason": reason, "message": message, "steps": list(steps),
+                "rescue": rescue, "before": self.before, "after": after or dict(self.before)}
+
+
+def _when_not_applicable(key):
+    skip = not_applicable(key.metadata)
+    return key.verdict(NOT_APPLICABLE, skip[0], skip[1]) if skip else None
+
+
+def _when_pending_deletion(key):
+    if key.state != "PendingDeletion":
+        return None
+    when = key.metadata.get("DeletionDate")
+    scheduled = "scheduled for deletion%s" % (" on %s" % when if when else "")
+    if key.desired.get("pending_deletion") != "cancel":
+        return key.verdict(NON_COMPLIANT, PENDING_DELETION, "key is %s; left untouched (pending_deletion=keep): use "
+                           "pending_deletion=cancel to rescue it" % scheduled)
+    # Rotation cannot be read while a key is pending deletion: it is always asserted after the
+    # rescue, so check mode and real runs take the same steps.
+    step = _rescue_rotation_step(key.desired)
+    return key.verdict(NON_COMPLIANT, PENDING_DELETION, "key was %s: deletion cancelled, key re-enabled, rotation %s" % (
+        scheduled, key.desired["state"]), [(CANCEL_KEY_DELETION, {}), (ENABLE_KEY, {}), step],
+        _after_rescue(step, key.desired["state"] == "enabled"), True)
+
+
+def _when_waiting_for_replicas(key):
+    if key.state != "PendingReplicaDeletion":
+        return None
+    return key.verdict(NON_COMPLIANT, PENDING_REPLICA_DELETION, "multi-Region primary waiting for its replicas to be "
+                       "deleted before its own deletion; left untouched")
+
+
+def _when_not_usable(key):
+    if key.state in ("Enabled", "Disabled"):
+        return None
+    return key.verdict(NON_COMPLIANT, KEY_NOT_USABLE, "key state is %s: its rotation cannot be changed now; run again "
+                       "once the key is Enabled" % key.state)
+
+
+def _when_as_wanted(key):
+    if key.gap is not None:
+        return None
+    return key.verdict(COMPLIANT, None, "rotation is %s as requested" % rotation_text(key.before))
+
+
+def _when_disabled(key):
+    if key.state != "Disabled":
+        return None
+    return key.verdict(NON_COMPLIANT, KEY_DISABLED, "key is Disabled (rotation %s): KMS cannot change rotation on a "
+                       "disabled key and re-enabling it is the key owner's decision; enable the key, then run "
+                       "again" % rotation_text(key.before))
+
+
+def _change_rotation(key):
+    reason, message = key.gap
+    if key.desired["state"] == "enabled":
+        period = period_to_set(key.desired.get("rotation_period_days"), key.desired.get("rotation_period_mode"),
+                               key.before["rotation_period_days"])
+        return key.verdict(NON_COMPLIANT, reason, message, [(ENABLE_KEY_ROTATION, {"period": period})], dict(
+            key.before, rotation_enabled=True, rotation_period_days=period or DEFAULT_ROTATION_PERIOD_DAYS))
+    return key.verdict(NON_COMPLIANT, reason, message, [(DISABLE_KEY_ROTATION, {})],
+                       dict(key.before, rotation_enabled=False, rotation_period_days=None))
+
+
+# The plan, as a table: the first guard that applies decides (the last one always does).
+_GUARDS = (_when_not_applicable, _when_pending_deletion, _when_waiting_for_replicas, _when_not_usable,
+           _when_as_wanted, _when_disabled, _change_rotation)
+
+
 def plan(metadata, status, desired):
     """What to do with one key, and the verdict on it as found.
 
@@ -276,82 +356,8 @@ def plan(metadata, status, desired):
     executor decides nothing), ``rescue`` (whether the steps cancel a deletion),
     ``before`` and the predicted ``after``.
     """
-    key_state = metadata.get("KeyState")
-    before = dict(rotation_view(status), key_state=key_state)
-    want_enabled = desired["state"] == "enabled"
-    cancel = desired.get("pending_deletion") == "cancel"
-
-    def verdict(compliance, reason, message, steps=(), after=None, rescue=False):
-        return {
-            "compliance": compliance,
-            "reason": reason,
-            "message": message,
-            "steps": list(steps),
-            "rescue": rescue,
-            "before": before,
-            "after": after or dict(before),
-        }
-
-    skip = not_applicable(metadata)
-    if skip:
-        return verdict(NOT_APPLICABLE, skip[0], skip[1])
-
-    if key_state == "PendingDeletion":
-        when = metadata.get("DeletionDate")
-        scheduled = "scheduled for deletion%s" % (" on %s" % when if when else "")
-        if not cancel:
-            return verdict(
-                NON_COMPLIANT,
-                PENDING_DELETION,
-                "key is %s; left untouched (pending_deletion=keep): use pending_deletion=cancel to rescue it" % scheduled,
-            )
-        # Rotation cannot be read while a key is pending deletion: it is always
-        # asserted after the rescue, so check mode and real runs take the same steps.
-        step = _rescue_rotation_step(desired)
-        return verdict(
-            NON_COMPLIANT,
-            PENDING_DELETION,
-            "key was %s: deletion cancelled, key re-enabled, rotation %s" % (scheduled, desired["state"]),
-            [(CANCEL_KEY_DELETION, {}), (ENABLE_KEY, {}), step],
-            _after_rescue(step, want_enabled),
-            True,
-        )
-
-    if key_state == "PendingReplicaDeletion":
-        return verdict(
-            NON_COMPLIANT,
-            PENDING_REPLICA_DELETION,
-            "multi-Region primary waiting for its replicas to be deleted before its own deletion; left untouched",
-        )
-    if key_state not in ("Enabled", "Disabled"):
-        return verdict(
-            NON_COMPLIANT,
-            KEY_NOT_USABLE,
-            "key state is %s: its rotation cannot be changed now; run again once the key is Enabled" % key_state,
-        )
-
-    gap = rotation_gap(before, desired)
-    if gap is None:
-        return verdict(COMPLIANT, None, "rotation is %s as requested" % rotation_text(before))
-
-    if key_state == "Disabled":
-        return verdict(
-            NON_COMPLIANT,
-            KEY_DISABLED,
-            "key is Disabled (rotation %s): KMS cannot change rotation on a disabled key and re-enabling it is "
-            "the key owner's decision; enable the key, then run again" % rotation_text(before),
-        )
-
-    reason, message = gap
-    if want_enabled:
-        period = period_to_set(desired.get("rotation_period_days"), desired.get("rotation_period_mode"),
-                               before["rotation_period_days"])
-        step = (ENABLE_KEY_ROTATION, {"period": period})
-        after = dict(before, rotation_enabled=True, rotation_period_days=period or DEFAULT_ROTATION_PERIOD_DAYS)
-    else:
-        step = (DISABLE_KEY_ROTATION, {})
-        after = dict(before, rotation_enabled=False, rotation_period_days=None)
-    return verdict(NON_COMPLIANT, reason, message, [step], after)
+    key = _Key(metadata, status, desired)
+    return next(outcome for outcome in (guard(key) for guard in _GUARDS) if outcome is not None)
 
 
 def _rescue_rotation_step(desired):
@@ -394,7 +400,7 @@ def period_for_step(params, read_current_period):
     return ceiling
 
 
-def judge(metadata, status, desired):
+def verdict_as_found(metadata, status, desired):
     """(compliance, reason, message) of a key as found, against ``desired``; nothing implied."""
     result = plan(metadata, status, dict(desired, pending_deletion="keep"))
     compliance, reason, message = result["compliance"], result["reason"], result["message"]
@@ -403,7 +409,7 @@ def judge(metadata, status, desired):
     return compliance, reason, message
 
 
-def kms4_rotation(max_rotation_period_days=None, state="enabled"):
+def kms4_desired(max_rotation_period_days=None, state="enabled"):
     """The rotation KMS.4 asks for, optionally with a longest period allowed (a ceiling)."""
     return desired_rotation(state, max_rotation_period_days, "maximum")
 

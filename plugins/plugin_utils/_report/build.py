@@ -242,7 +242,7 @@ def run_report(settings, discovery, plan, rescued, enforced, verified, finished,
     if verified.get("failed") and verified.get("msg"):
         warnings.append("verification could not read every key back (%s); those keys are reported as the "
                         "phases reported them" % verified["msg"])
-    for entry in plan.get("held") or []:
+    for entry in plan.get("not_rescued") or []:
         run_errors.append("%s %s" % (entry["key_arn"], entry["reason"]))
     found, findings_error = findings_outcome(findings, settings, kms_keys or [])
     if findings_error:

@@ -53,11 +53,11 @@ def plan_phases(kms_keys, settings, regions_without_aliases=(), findings=None, f
     suppressed exempts its key. In ``findings_blind`` (Regions whose findings could not
     be read) no key pending deletion is rescued, as a person may have suppressed its finding.
     Returns key ARN lists ``rescue`` (KMS.3) and ``enforce`` (KMS.4), ``exempt``
-    entries with their reason, ``held`` (rescues not done, why)
+    entries with their reason, ``not_rescued`` (keys pending deletion left so, and why)
     and ``out_of_scope`` (keys left alone for want of a finding).
     """
     cancel = settings["pending_deletion"] == "cancel"
-    blind = set(regions_without_aliases) if _by_alias(settings.get("exempt_keys")) else set()
+    unchecked_exemptions = set(regions_without_aliases) if _by_alias(settings.get("exempt_keys")) else set()
     with_finding = set(finding["key_arn"] for finding in findings or []
                        if finding["workflow_status"] in findings_rules.OPEN_WORKFLOW_STATUSES)
     suppressed = {}
@@ -65,7 +65,7 @@ def plan_phases(kms_keys, settings, regions_without_aliases=(), findings=None, f
         if finding["control_id"] == KMS3 and findings_rules.suppressed_by_a_person(finding):
             suppressed.setdefault(finding["key_arn"], finding)
     by_findings = settings.get("scope") == "findings"
-    rescue, enforce, exempt, held, out_of_scope = [], [], [], [], []
+    rescue, enforce, exempt, not_rescued, out_of_scope = [], [], [], [], []
     for key in kms_keys:
         if key["compliance"] in (rotation.ERROR, rotation.NOT_APPLICABLE):
             continue
@@ -78,19 +78,19 @@ def plan_phases(kms_keys, settings, regions_without_aliases=(), findings=None, f
             out_of_scope.append(key["key_arn"])
             continue
         if key["key_state"] == "PendingDeletion":
-            if cancel and key["region"] in blind:
-                held.append({"key_arn": key["key_arn"], "region": key["region"], "reason": (
+            if cancel and key["region"] in unchecked_exemptions:
+                not_rescued.append({"key_arn": key["key_arn"], "region": key["region"], "reason": (
                     "not rescued: the aliases of Region %s could not be listed, so exemptions by alias cannot be "
                     "checked" % key["region"])})
             elif cancel and key["region"] in findings_blind:
-                held.append({"key_arn": key["key_arn"], "region": key["region"], "reason": (
+                not_rescued.append({"key_arn": key["key_arn"], "region": key["region"], "reason": (
                     "not rescued: the Security Hub findings of Region %s could not be read, so a person's decision "
                     "there (a suppressed KMS.3 finding) cannot be checked" % key["region"])})
             elif cancel:
                 rescue.append(key["key_arn"])
         elif key["reason"] in rotation.ROTATION_CHANGE_REASONS:
             enforce.append(key["key_arn"])
-    return {"rescue": rescue, "enforce": enforce, "exempt": exempt, "held": held, "out_of_scope": out_of_scope}
+    return {"rescue": rescue, "enforce": enforce, "exempt": exempt, "not_rescued": not_rescued, "out_of_scope": out_of_scope}
 
 
 def keys_to_verify(*phase_results):

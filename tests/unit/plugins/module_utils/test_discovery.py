@@ -85,7 +85,7 @@ def fleet():
 
 def scan(service, **options):
     options.setdefault("concurrency", 4)
-    options.setdefault("desired", rotation.kms4_rotation())
+    options.setdefault("desired", rotation.kms4_desired())
     options["tag_filters"] = selection.normalize_tag_filter(options.get("tag_filters"))
     return discovery.RegionScanner(service, options).scan()
 
@@ -138,7 +138,7 @@ def test_keys_given_by_arn_are_read_without_listing_the_region():
 
 def test_aliases_that_cannot_be_listed_are_a_warning_not_a_failure():
     scanner = discovery.RegionScanner(FakeService(*fleet(), denied=("ListAliases",)),
-                                      {"concurrency": 2, "desired": rotation.kms4_rotation(), "tag_filters": {}})
+                                      {"concurrency": 2, "desired": rotation.kms4_desired(), "tag_filters": {}})
     records = scanner.scan()
     assert len(records) == 4 and all(r["aliases"] == [] for r in records)
     assert len(scanner.warnings) == 1 and "aliases of Region us-east-1 could not be listed" in scanner.warnings[0]
@@ -154,6 +154,6 @@ def test_a_key_whose_rotation_cannot_be_read_keeps_what_was_read():
 
 
 def test_verdict_against_disabled_rotation():
-    records = dict((r["key_id"], r) for r in scan(FakeService(*fleet()), desired=rotation.kms4_rotation(state="disabled")))
+    records = dict((r["key_id"], r) for r in scan(FakeService(*fleet()), desired=rotation.kms4_desired(state="disabled")))
     assert (records["k2"]["compliance"], records["k2"]["reason"]) == ("NON_COMPLIANT", "ROTATION_ENABLED")
     assert records["k1"]["compliance"] == "COMPLIANT"

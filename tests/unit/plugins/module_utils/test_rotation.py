@@ -249,13 +249,13 @@ def test_period_bounds(period, ok):
     ],
 )
 def test_kms4_judgement_for_reports(found, maximum, verdict):
-    assert rotation.judge(metadata(), found, rotation.kms4_rotation(maximum))[:2] == verdict
+    assert rotation.verdict_as_found(metadata(), found, rotation.kms4_desired(maximum))[:2] == verdict
 
 
 def test_judgement_follows_the_state_wanted():
-    assert rotation.judge(metadata(), status(True, 365), rotation.kms4_rotation(state="disabled"))[:2] == (
+    assert rotation.verdict_as_found(metadata(), status(True, 365), rotation.kms4_desired(state="disabled"))[:2] == (
         "NON_COMPLIANT", "ROTATION_ENABLED")
-    assert rotation.judge(metadata(), status(False), rotation.kms4_rotation(state="disabled"))[:2] == ("COMPLIANT", None)
+    assert rotation.verdict_as_found(metadata(), status(False), rotation.kms4_desired(state="disabled"))[:2] == ("COMPLIANT", None)
 
 
 @pytest.mark.parametrize(

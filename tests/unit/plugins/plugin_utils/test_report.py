@@ -290,7 +290,7 @@ def test_a_kms3_finding_a_person_suppressed_is_an_exemption_and_ours_is_not():
 
 def test_a_pending_key_where_findings_could_not_be_read_is_held():
     plan = phases.plan_phases(fleet(), settings(securityhub_update=True), findings=[], findings_blind={"us-east-1"})
-    assert plan["rescue"] == [] and all("Security Hub findings of Region us-east-1" in h["reason"] for h in plan["held"])
+    assert plan["rescue"] == [] and all("Security Hub findings of Region us-east-1" in h["reason"] for h in plan["not_rescued"])
 
 
 def test_a_persons_note_and_suppression_are_never_replaced():
