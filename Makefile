@@ -18,7 +18,7 @@ export PATH := $(BIN):$(PATH)
 .PHONY: test test-checks demo sanity lint units integration molecule compat bench bench-baseline bench-org bench-smoke \
 	changelog-lint collection clean
 
-# Two lanes side by side on the 2 cores CI has: the integration suite, and everything else one after
+# Two lanes side by side on the 2 cores CI has: the playbook suites (make integration), and everything else one after
 # the other, fastest first. --keep-going: one lane's failure does not hide the other's.
 test: collection
 	$(MAKE) --no-print-directory --jobs 2 --keep-going --output-sync=target integration test-checks BUILD_TREE=
@@ -50,10 +50,10 @@ lint: $(BUILD_TREE)
 	cd $(COLLECTION) && $(BIN)/ansible-lint
 
 units: $(BUILD_TREE)
-	cd $(COLLECTION) && PYTHONPATH=$(TREE) $(BIN)/python -m pytest -q tests/unit tests/emulator
+	cd $(COLLECTION) && PYTHONPATH=$(TREE) $(BIN)/python -m pytest -q tests/unit tests/emulator tests/harness
 
 integration: $(BUILD_TREE)
-	cd $(COLLECTION) && $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations 12 tests/integration
+	cd $(COLLECTION) && $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations 12 tests/playbooks
 
 # The light lane: the oldest ansible-core, amazon.aws and botocore that meta/runtime.yml, galaxy.yml and
 # requirements.txt claim (ansible 11.0.0 bundles amazon.aws 9.0.0): units, the sanity tests that depend

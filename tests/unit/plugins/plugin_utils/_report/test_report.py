@@ -19,7 +19,7 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._report import render
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import securityhub
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import plan as phases
 
-SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "rotation", "files",
+SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "roles", "rotation", "files",
                            "report.schema.json")
 
 

@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import pytest
@@ -68,9 +69,13 @@ def test_a_missing_profile_is_a_connection_error_not_a_traceback():
 
 
 def test_the_user_agent_names_the_collection_version_galaxy_yml_releases():
-    galaxy = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "galaxy.yml")
-    with open(galaxy, encoding="utf-8") as handle:
-        version = yaml.safe_load(handle)["version"]
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..")
+    if os.path.exists(os.path.join(root, "galaxy.yml")):
+        with open(os.path.join(root, "galaxy.yml"), encoding="utf-8") as handle:
+            version = yaml.safe_load(handle)["version"]
+    else:  # installed: galaxy.yml became MANIFEST.json
+        with open(os.path.join(root, "MANIFEST.json"), encoding="utf-8") as handle:
+            version = json.load(handle)["collection_info"]["version"]
     assert clients.COLLECTION_VERSION == version
     assert clients.USER_AGENT.endswith(" keyguard.kms/%s" % version)
 

@@ -11,7 +11,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLLECTION = os.path.dirname(os.path.dirname(HERE))
 BIN = os.path.dirname(sys.executable)
-NOT_SHIPPED = ("tests/harness/", "tests/integration/", "tests/emulator/", "benchmarks/", ".ci/", ".gitignore",
+NOT_SHIPPED = ("tests/harness/", "tests/playbooks/", "extensions/molecule/", "tests/emulator/", "benchmarks/", ".ci/", ".gitignore",
                ".ansible-lint", "Makefile")
 
 
@@ -30,6 +30,24 @@ def test_the_built_collection_carries_only_what_runs_once_installed(tmp_path):
     for wanted in ("meta/execution-environment.yml", "requirements.txt", "bindep.txt", "plugins/inventory/aws_accounts.py",
                    "roles/rotation/tasks/main.yml", "playbooks/report.yml", "policies/keyguard-kms-remediate.json"):
         assert wanted in members, wanted
+
+
+def test_the_shipped_tests_pass_where_the_collection_is_installed(tmp_path):
+    run(os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path))
+    tarball = [path for path in tmp_path.iterdir() if path.name.endswith(".tar.gz")][0]
+    installed = tmp_path / "installed"
+    run(os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--no-deps", "--force", "-p", str(installed), str(tarball))
+    # amazon.aws as the user has it, from Galaxy; here from the tree the tests run in.
+    tree = os.environ["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep)[0]
+    os.symlink(os.path.join(tree, "ansible_collections", "amazon"), str(installed / "ansible_collections" / "amazon"))
+    home = installed / "ansible_collections" / "keyguard" / "kms"
+    assert (home / "tests" / "unit").is_dir() and not (home / "tests" / "harness").exists()
+    completed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit"],
+                               cwd=str(home), env=dict(os.environ, PYTHONPATH=str(installed),
+                                                       ANSIBLE_COLLECTIONS_PATH=str(installed)),
+                               capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
+    assert " passed" in completed.stdout
 
 
 def test_ansible_builder_finds_the_collections_dependencies(tmp_path):

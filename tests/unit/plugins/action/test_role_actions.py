@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role's action plugins on the controller: inputs read from the host's variables, the plan, the report files."""
+
+from __future__ import annotations
+
+import json
+import os
+from unittest import mock
+
+import pytest
+import yaml
+
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.play_context import PlayContext
+from ansible.template import Templar
+
+from ansible_collections.keyguard.kms.plugins.action import rotation_plan
+from ansible_collections.keyguard.kms.plugins.action import rotation_preflight
+from ansible_collections.keyguard.kms.plugins.action import rotation_report
+
+ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "rotation")
+
+
+def action(plugin, args, check_mode=False):
+    task = mock.MagicMock(args=args, check_mode=check_mode, async_val=0, action=plugin.__name__)
+    task.get_validated_value = None
+    loader = DataLoader()
+    return plugin.ActionModule(task=task, connection=mock.MagicMock(), play_context=PlayContext(), loader=loader,
+                               templar=Templar(loader=loader), shared_loader_obj=None)
+
+
+def role_defaults():
+    with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def test_preflight_reads_every_variable_argument_specs_lists_and_nothing_else(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    task_vars = dict(role_defaults(), inventory_hostname="team/pay", rotation_regions=["eu-west-1"],
+                     rotation_period_days="180", rotation_fail_on_noncompliant="false", rotation_concurrency=4,
+                     unrelated_variable="ignored", awx_job_id=77)
+    result = action(rotation_preflight, {"mode": "report"}).run(task_vars=task_vars)
+    assert not result.get("failed"), result
+    settings = result["settings"]
+    assert (settings["regions"], settings["rotation_period_days"], settings["fail_on_noncompliant"]) == (
+        ["eu-west-1"], 180, False)
+    assert settings["awx_job_id"] == 77 and settings["report_name"].startswith("team-pay-")
+    assert settings["mode"] == "report" and "held" not in settings["lock"], "a report run takes no lock"
+
+
+def test_preflight_names_each_bad_variable_and_an_unreadable_account(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    task_vars = dict(role_defaults(), inventory_hostname="prod", rotation_regions="eu-west-1",
+                     aws_account_error="regions: ListRegions failed with AccessDeniedException")
+    result = action(rotation_preflight, {"mode": "remediate"}).run(task_vars=task_vars)
+    assert result["failed"] and result["msg"].startswith("prod: the rotation role's inputs need fixing before any "
+                                                          "AWS call: ")
+    assert "rotation_regions must be a list" in result["msg"] and "ListRegions failed" in result["msg"]
+    assert "held" not in result["settings"]["lock"], "no lock before the inputs are right"
+
+
+def test_the_preflight_list_of_variables_is_argument_specs(monkeypatch):
+    with open(os.path.join(ROLE, "meta", "argument_specs.yml"), encoding="utf-8") as handle:
+        specs = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
+    assert set(rotation_preflight.role_variables()) == set(specs)
+
+
+def test_plan_and_report_actions_build_then_write(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    preflight = action(rotation_preflight, {"mode": "remediate"}).run(task_vars=dict(
+        role_defaults(), inventory_hostname="prod", rotation_regions=["us-east-1"]), )
+    settings = preflight["settings"]
+    key = {"key_id": "k1", "key_arn": "arn:aws:kms:us-east-1:111122223333:key/k1", "region": "us-east-1",
+           "aliases": [], "key_state": "Enabled", "rotation_enabled": False, "rotation_period_days": None,
+           "compliance": "NON_COMPLIANT", "reason": "ROTATION_DISABLED", "message": "off", "tags": {},
+           "account_id": "111122223333"}
+    discovery = {"kms_keys": [key], "region_results": [{"region": "us-east-1", "error": None, "warnings": []}]}
+    plan = action(rotation_plan, {"settings": settings, "discovery": discovery}).run(task_vars={})
+    assert plan["enforce"] == [key["key_arn"]] and plan["rescue"] == []
+    built = action(rotation_report, {"settings": settings, "discovery": discovery, "plan": plan}).run(task_vars={})
+    assert built["finding_updates"] == [] and built["report"]["keys"][0]["key_id"] == "k1"
+    assert not list((tmp_path / "keyguard-reports").glob("prod.*")), "building writes nothing"
+    written = action(rotation_report, {"settings": settings, "report": built["report"]}).run(task_vars={})
+    assert sorted(os.path.basename(path) for path in written["files"]) == ["prod.json", "prod.junit.xml", "prod.md"]
+    assert json.loads((tmp_path / "keyguard-reports" / "prod.json").read_text())["run"]["target"] == "prod"
+    assert "keyguard_kms_rotation__prod" in written["stats"]
+    assert "1 in-scope key(s) still not as wanted" in written["failure"]
