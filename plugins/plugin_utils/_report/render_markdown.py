@@ -33,10 +33,15 @@ def _mode_text(run):
     return "remediate"
 
 
-def report_markdown(report):
-    run = report["run"]
-    summary = report["summary"]
-    lines = [
+def _table(title, columns, rows, align=None):
+    """A titled Markdown table; ``rows`` hold their cells already rendered."""
+    rule = "|" + "|".join(align or ["---"] * len(columns)) + "|"
+    return ["", "## " + title, "", "| " + " | ".join(columns) + " |", rule] + [
+        "| " + " | ".join(row) + " |" for row in rows]
+
+
+def _header(run, summary):
+    return [
         "# KMS key rotation report: %s" % _cell(run.get("target")),
         "",
         "| | |",
@@ -47,62 +52,69 @@ def report_markdown(report):
         "| Started / finished | %s / %s |" % (_cell(run.get("started")), _cell(run.get("finished"))),
         "| Result | **%s** |" % ("COMPLIANT" if summary["compliant"] else "NOT COMPLIANT"),
     ]
-    lines += [
-        "",
-        "## Summary",
-        "",
-        "| compliance | before | after |",
-        "|---|---:|---:|",
-    ]
-    for value in REPORT_COMPLIANCE_VALUES:
-        lines.append("| %s | %d | %d |" % (value, summary["before"][value], summary["after"][value]))
+
+
+def _summary(run, summary):
+    lines = _table("Summary", ["compliance", "before", "after"], [
+        [value, "%d" % summary["before"][value], "%d" % summary["after"][value]] for value in REPORT_COMPLIANCE_VALUES],
+        ["---", "---:", "---:"])
     changing = run.get("check_mode") or run.get("mode") == "report"
-    lines += ["", "%d of %d keys %s; actions: %s." % (
+    return lines + ["", "%d of %d keys %s; actions: %s." % (
         summary["keys_changed"], summary["total"], "would change" if changing else "changed",
         _cell(["%s x%d" % item for item in sorted(summary["actions"].items())]) if summary["actions"] else "none")]
 
-    errors = report["errors"]
-    if errors:
-        lines += ["", "## Errors", "", "| key | region | message |", "|---|---|---|"]
-        lines += ["| %s | %s | %s |" % (_cell(e["key_arn"]), _cell(e["region"]), _cell(e["message"])) for e in errors]
-    for warning in run.get("warnings") or []:
+
+def _problems(report):
+    lines = []
+    if report["errors"]:
+        lines += _table("Errors", ["key", "region", "message"], [
+            [_cell(e["key_arn"]), _cell(e["region"]), _cell(e["message"])] for e in report["errors"]])
+    for warning in report["run"].get("warnings") or []:
         lines += ["", "> %s" % warning.replace("\n", " ")]
     half_done = [k for k in report["keys"] if k["finish_command"]]
     if half_done:
-        lines += ["", "## Left half-way: finish these by hand", "", "| key | region | state now | finish with |",
-                  "|---|---|---|---|"]
-        lines += ["| %s | %s | %s | `%s` |" % (_cell(k["key_id"]), k["region"], _cell(k["after"]["key_state"]),
-                                               k["finish_command"]) for k in half_done]
+        lines += _table("Left half-way: finish these by hand", ["key", "region", "state now", "finish with"], [
+            [_cell(k["key_id"]), k["region"], _cell(k["after"]["key_state"]), "`%s`" % k["finish_command"]]
+            for k in half_done])
     failing = [k for k in report["keys"] if k["after"]["compliance"] == rotation.NON_COMPLIANT]
-    left_to_owner = owner_reasons(run.get("settings"))
+    left_to_owner = owner_reasons(report["run"].get("settings"))
     for title, group in (
         ("Still not compliant", [k for k in failing if k["after"]["reason"] not in left_to_owner]),
         ("Needs the key owner: disabled keys whose rotation KMS cannot change, and deletions the run keeps",
          [k for k in failing if k["after"]["reason"] in left_to_owner]),
     ):
         if group:
-            lines += ["", "## " + title, "", "| key | region | reason | message |", "|---|---|---|---|"]
-            lines += ["| %s | %s | %s | %s |" % (_cell(k["key_id"]), k["region"], _cell(k["after"]["reason"]),
-                                                 _cell(k["message"])) for k in group]
+            lines += _table(title, ["key", "region", "reason", "message"], [
+                [_cell(k["key_id"]), k["region"], _cell(k["after"]["reason"]), _cell(k["message"])] for k in group])
+    return lines
+
+
+def _decisions(report):
+    lines = []
     if report["exemptions"]:
-        lines += ["", "## Exemptions", "", "| key | region | state | reason | source |", "|---|---|---|---|---|"]
-        lines += ["| %s | %s | %s | %s | %s |" % (_cell(e["key_id"]), e["region"], _cell(e["key_state"]),
-                                                  _cell(e["reason"]), _cell(e.get("source")))
-                  for e in report["exemptions"]]
+        lines += _table("Exemptions", ["key", "region", "state", "reason", "source"], [
+            [_cell(e["key_id"]), e["region"], _cell(e["key_state"]), _cell(e["reason"]), _cell(e.get("source"))]
+            for e in report["exemptions"]])
     if report.get("findings"):
-        lines += ["", "## Security Hub findings", "",
-                  "| finding | control | key | workflow before | workflow after | update | note |",
-                  "|---|---|---|---|---|---|---|"]
-        lines += ["| %s | %s | %s | %s | %s | %s | %s |" % (
-            _cell(f["finding_id"]), _cell(f["control_id"]), _cell(f["key_arn"]), _cell(f["workflow_before"]),
-            _cell(f["workflow_after"]), f["update"], _cell(f["error"] or " - ".join(
-                part for part in (f["note_after"], f.get("kept")) if part))) for f in report["findings"]]
-    lines += ["", "## All keys", "",
-              "| key | aliases | region | before | reason | rotation before | actions | after | rotation after |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for k in report["keys"]:
-        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            _cell(k["key_id"]), _cell(k["aliases"]), k["region"], k["before"]["compliance"],
-            _cell(k["before"]["reason"]), rotation.rotation_text(k["before"], "cell"), _cell(k["actions"]),
-            k["after"]["compliance"], rotation.rotation_text(k["after"], "cell")))
+        lines += _table("Security Hub findings", [
+            "finding", "control", "key", "workflow before", "workflow after", "update", "note"], [
+            [_cell(f["finding_id"]), _cell(f["control_id"]), _cell(f["key_arn"]), _cell(f["workflow_before"]),
+             _cell(f["workflow_after"]), f["update"],
+             _cell(f["error"] or " - ".join(part for part in (f["note_after"], f.get("kept")) if part))]
+            for f in report["findings"]])
+    return lines
+
+
+def _all_keys(report):
+    return _table("All keys", [
+        "key", "aliases", "region", "before", "reason", "rotation before", "actions", "after", "rotation after"], [
+        [_cell(k["key_id"]), _cell(k["aliases"]), k["region"], k["before"]["compliance"], _cell(k["before"]["reason"]),
+         rotation.rotation_text(k["before"], "cell"), _cell(k["actions"]), k["after"]["compliance"],
+         rotation.rotation_text(k["after"], "cell")] for k in report["keys"]])
+
+
+def report_markdown(report):
+    """The report for people: what was found and done first, then what needs someone, then every key."""
+    lines = _header(report["run"], report["summary"]) + _summary(report["run"], report["summary"])
+    lines += _problems(report) + _decisions(report) + _all_keys(report)
     return "\n".join(lines) + "\n"

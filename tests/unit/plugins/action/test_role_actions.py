@@ -8,7 +8,6 @@ import json
 import os
 from unittest import mock
 
-import pytest
 import yaml
 
 from ansible.parsing.dataloader import DataLoader
@@ -55,7 +54,7 @@ def test_preflight_names_each_bad_variable_and_an_unreadable_account(tmp_path, m
                      aws_account_error="regions: ListRegions failed with AccessDeniedException")
     result = action(rotation_preflight, {"mode": "remediate"}).run(task_vars=task_vars)
     assert result["failed"] and result["msg"].startswith("prod: the rotation role's inputs need fixing before any "
-                                                          "AWS call: ")
+                                                         "AWS call: ")
     assert "rotation_regions must be a list" in result["msg"] and "ListRegions failed" in result["msg"]
     assert "held" not in result["settings"]["lock"], "no lock before the inputs are right"
 

@@ -108,8 +108,8 @@ def test_report_predicted_in_check_mode_and_verified_after_a_run():
                 dict(key("long", region="us-west-2"), input="y", actions=[], compliance="ERROR",
                      reason="ThrottlingException", message="throttled")]
     predicted = build.build_report(keys, rescued, enforced, None, plan["exempt"],
-                                    {"target": "t", "regions": ["us-east-1"], "check_mode": True, "mode": "remediate",
-                                     "started": "a", "finished": "b"})
+                                   {"target": "t", "regions": ["us-east-1"], "check_mode": True, "mode": "remediate",
+                                    "started": "a", "finished": "b"})
     jsonschema.validate(predicted, json.load(open(SCHEMA_PATH)))
     by_id = dict((entry["key_id"], entry) for entry in predicted["keys"])
     assert by_id["off"]["after"]["compliance"] == "COMPLIANT" and by_id["off"]["after_source"] == "predicted"
@@ -123,7 +123,7 @@ def test_report_predicted_in_check_mode_and_verified_after_a_run():
     verified = [dict(entry, compliance="COMPLIANT", reason=None, rotation_enabled=True, rotation_period_days=365,
                      key_state="Enabled") for entry in keys if entry["key_id"] in ("off", "pending")]
     done = build.build_report(keys, rescued, enforced, verified, plan["exempt"],
-                               {"target": "t", "check_mode": False, "mode": "remediate"})
+                              {"target": "t", "check_mode": False, "mode": "remediate"})
     by_id = dict((entry["key_id"], entry) for entry in done["keys"])
     assert by_id["off"]["after_source"] == "verified" and by_id["pending"]["after"]["rotation_period_days"] == 365
     assert by_id["ok"]["after_source"] == "unchanged"
@@ -136,7 +136,7 @@ def test_a_phase_that_failed_as_a_whole_and_a_region_that_could_not_be_listed_ar
         {"region": "us-east-1", "keys": 2, "error": None, "warnings": ["aliases of Region us-east-1 could not be listed"]},
         {"region": "us-west-2", "keys": 0, "error": "us-west-2: ListKeys failed with AccessDeniedException", "warnings": []}]}
     built = build.run_report(settings(), discovery, {"enforce": ["x"]}, {}, {"failed": True, "msg": "MODULE FAILURE"},
-                              {}, "2026-11-30T00:00:00Z")
+                             {}, "2026-11-30T00:00:00Z")
     jsonschema.validate(built, json.load(open(SCHEMA_PATH)))
     messages = [error["message"] for error in built["errors"]]
     assert "Region us-west-2 could not be listed: us-west-2: ListKeys failed with AccessDeniedException" in messages
@@ -168,12 +168,12 @@ def test_pending_deletion_kept_is_the_owners_decision_and_does_not_fail_a_remedi
     metadata = {"target": "prod", "mode": "remediate", "check_mode": False,
                 "settings": {"pending_deletion": "keep", "scope": "all"}}
     kept = build.build_report([key("pending", "NON_COMPLIANT", "PENDING_DELETION", state="PendingDeletion")],
-                               metadata=metadata)
+                              metadata=metadata)
     assert build.unverified(kept) == [] and build.failure_message(kept, False) is None
     assert "## Needs the key owner" in render_markdown.report_markdown(kept)
     metadata["settings"]["pending_deletion"] = "cancel"
     rescued = build.build_report([key("pending", "NON_COMPLIANT", "PENDING_DELETION", state="PendingDeletion")],
-                                  metadata=metadata)
+                                 metadata=metadata)
     assert len(build.unverified(rescued)) == 1, "with cancel, a key still pending deletion fails the run"
     found = [{"key_arn": kept["keys"][0]["key_arn"], "finding_id": "f", "product_arn": "p", "region": "us-east-1"}]
     updates = securityhub.finding_updates(kept, found, settings(pending_deletion="keep"), "now")
@@ -209,7 +209,7 @@ def test_a_key_changed_by_another_actor_is_reported_as_read_again():
 def test_markdown_and_junit_render_every_key():
     keys = fleet()
     built = build.build_report(keys, [], [], None, [], {"target": "prod | eu", "check_mode": True},
-                                run_errors=["Region eu-west-1 could not be listed"])
+                               run_errors=["Region eu-west-1 could not be listed"])
     markdown = render_markdown.report_markdown(built)
     assert markdown.startswith("# KMS key rotation report: prod \\| eu")
     assert "## Needs the key owner" in markdown and "## Errors" in markdown
@@ -249,8 +249,8 @@ def test_finding_updates_follow_each_key_outcome():
     found.append(finding_record("arn:aws:kms:us-east-1:999999999999:key/elsewhere", "f-other"))
     run_settings = settings(exempt_keys=["alias/old"], securityhub_suppress_exempt=True, awx_job_id=77)
     built = build.run_report(run_settings, {"kms_keys": keys}, plan, {}, {"results": enforced},
-                              {"kms_keys": verified}, "2026-11-30T00:00:00Z",
-                              findings={"findings": found})
+                             {"kms_keys": verified}, "2026-11-30T00:00:00Z",
+                             findings={"findings": found})
     updates = dict((u["finding_id"], (u["workflow_status"], u["note"])) for u in securityhub.finding_updates(
         built, found, run_settings, "2026-11-30T00:00:00Z"))
     assert updates["f-off"][0] == "RESOLVED" and "EnableKeyRotation on 2026-11-30T00:00:00Z by AWX job 77" in updates[

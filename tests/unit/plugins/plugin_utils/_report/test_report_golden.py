@@ -93,7 +93,7 @@ def scenario():
         phase_result("pending", ["CancelKeyDeletion", "EnableKey", "EnableKeyRotation"], reason="PENDING_DELETION"),
         phase_result("denied", ["CancelKeyDeletion"], "ERROR", "AccessDeniedException", "Disabled", (None, None),
                      finish_command="aws kms enable-key --key-id %s --region us-east-1" % arn("denied"))],
-        "failed": True, "msg": "1 of 2 keys failed"}
+               "failed": True, "msg": "1 of 2 keys failed"}
     enforced = {"results": [
         phase_result("off", ["EnableKeyRotation"]),
         phase_result("long", ["EnableKeyRotation"], reason="ROTATION_PERIOD_MISMATCH", region="us-west-2"),
@@ -111,7 +111,7 @@ def scenario():
                             "after": {"workflow_status": update["workflow_status"], "note": update["note"]},
                             "error_code": None, "error_message": None} for update in updates]}
     built = build.run_report(settings, discovery, plan, rescued, enforced, verified, finished, findings=findings,
-                              findings_updated=updated)
+                             findings_updated=updated)
     return settings, built, updates
 
 

@@ -27,10 +27,10 @@ def test_a_live_run_holds_the_lock_and_a_second_run_waits_then_gives_up(tmp_path
 
         announced = []
         held, other = run_lock.acquire(str(tmp_path), "account-1", second, 3, announced.append, sleep,
-                                        lambda: clock[0])
+                                       lambda: clock[0])
         assert (held, other["pid"]) == (False, holder.pid) and sum(waited) == 3 and len(announced) == 1
-        assert run_lock.describe(other) == "ansible-playbook PID %d, host prod, started 2026-12-01T10:00:00Z, " \
-                                            "AWX job 7" % holder.pid
+        assert run_lock.describe(other) == (
+            "ansible-playbook PID %d, host prod, started 2026-12-01T10:00:00Z, AWX job 7" % holder.pid)
         assert run_lock.acquire(str(tmp_path), "account-2", second, 0)[0], "another target is free"
     finally:
         holder.kill()

@@ -91,7 +91,7 @@ def test_report_folder_that_is_a_file_or_not_writable(tmp_path):
 def test_extra_vars_text_and_duplicate_regions(tmp_path):
     """-e rotation_period_days=180 arrives as a string of digits; a Region named twice is read once."""
     settings, errors = check(tmp_path, rotation_period_days="180", rotation_lock_timeout="30",
-                                 rotation_regions=["us-east-1", "us-west-2", "us-east-1"])
+                             rotation_regions=["us-east-1", "us-west-2", "us-east-1"])
     assert errors == []
     assert settings["rotation_period_days"] == 180 and settings["lock"]["timeout"] == 30
     assert settings["regions"] == ["us-east-1", "us-west-2"]
