@@ -176,7 +176,7 @@ def test_bad_keys_fail_the_task_after_every_other_key_is_done(emulator, account,
          "per second of at least 0.1"),
         ({"key_id": "alias/x", "interrupted_rescues_file": "/tmp"}, "interrupted_rescues_file: /tmp must be a file path"),
         ({"key_ids": ["alias/x"], "regions": []}, "regions is empty"),
-        ({"key_id": "alias/x", "stall_timeout": 0}, "stall_timeout must be 1 or more"),
+        ({"key_id": "alias/x", "stall_timeout": 0}, "stall_timeout must be a whole number of 1 or more"),
     ],
 )
 def test_bad_arguments_fail_before_any_call(emulator, account, run_playbook, args, expected):

@@ -7,9 +7,7 @@
 This is a private module: its interface may change without notice.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 import re
 
@@ -34,12 +32,16 @@ def tuning_argument_spec(concurrency):
     )
 
 
-def tuning_errors(params, known_operations):
-    """Messages for the tuning options every module shares."""
-    errors = rate_limit_errors(params["rate_limits"], known_operations)
-    for name in ("concurrency", "max_attempts", "request_timeout", "stall_timeout"):
-        if params[name] < 1:
-            errors.append("%s must be 1 or more, got %s" % (name, params[name]))
+TUNING_COUNTS = ("concurrency", "max_attempts", "request_timeout", "stall_timeout")
+
+
+def tuning_errors(params, known_operations, prefix=""):
+    """Messages for the tuning options every module shares; ``prefix`` names them as the role's variables."""
+    errors = [prefix + problem for problem in rate_limit_errors(params.get("rate_limits"), known_operations)]
+    for name in TUNING_COUNTS:
+        value = params.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            errors.append("%s%s must be a whole number of 1 or more, got %r" % (prefix, name, value))
     return errors
 
 

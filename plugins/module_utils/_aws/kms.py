@@ -11,9 +11,7 @@ errors KMS answers for a moment after a state change.
 This is a private module: its interface may change without notice.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 import random
 

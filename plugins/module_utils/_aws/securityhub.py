@@ -11,9 +11,7 @@ to 10 per second. Retries, timeouts and error messages come from _aws.
 This is a private module: its interface may change without notice.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import findings
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsService

@@ -16,9 +16,7 @@ dropped connections; stacking layers would multiply the attempts.
 This is a private module: its interface may change without notice.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 import random
 import threading

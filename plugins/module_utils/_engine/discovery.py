@@ -14,9 +14,7 @@ Region whose aliases cannot be listed is reported without them, with a warning.
 This is a private module: its interface may change without notice.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 import datetime
 

@@ -12,9 +12,7 @@ fails half-way says what was done, its real state, and how to finish.
 This is a private module: its interface may change without notice.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 import threading
 

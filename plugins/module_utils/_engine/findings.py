@@ -10,9 +10,7 @@ _rules.findings; the calls in _aws.securityhub and _aws.kms.
 This is a private module: its interface may change without notice.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import KmsService
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError

@@ -13,9 +13,7 @@ facts), not an emulator's leniency.
 This is a private module: its interface may change without notice.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 import re
 

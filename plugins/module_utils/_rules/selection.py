@@ -10,9 +10,7 @@ findings alike. Plain data in and out.
 This is a private module: its interface may change without notice.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 
 def tag_filter_error(tag_filter, name="tag_filters"):

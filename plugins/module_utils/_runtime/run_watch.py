@@ -17,9 +17,7 @@ next run to finish: a module may leave a note for people on its way out.
 This is a private module: its interface may change without notice.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 import os
 import threading

@@ -25,7 +25,9 @@ import tempfile
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import parse_role_arn
-from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import rate_limit_errors
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import TUNING_COUNTS
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import role_arn_error
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import partition_of
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import region_errors
@@ -205,28 +207,17 @@ def _exemptions(inputs, args):
 
 
 def _tuning(inputs, args):
-    rate_limits = args.get("rotation_rate_limits")
-    inputs.errors.extend("rotation_" + problem for problem in rate_limit_errors(rate_limits, DEFAULT_RATE_LIMITS))
-    for name in ("rotation_concurrency", "rotation_max_attempts", "rotation_request_timeout",
-                 "rotation_stall_timeout"):
-        value = args.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            inputs.error(name, "must be a whole number of 1 or more, got %r" % (value,))
+    given = dict((name, args.get("rotation_" + name)) for name in ("rate_limits",) + TUNING_COUNTS)
+    inputs.errors.extend(tuning_errors(given, DEFAULT_RATE_LIMITS, prefix="rotation_"))
 
 
 def _credentials(inputs, args):
     if args.get("rotation_aws_profile") and args.get("rotation_aws_access_key"):
         inputs.errors.append("rotation_aws_profile and rotation_aws_access_key are both set: keep one of them")
     role_arn = args.get("rotation_assume_role_arn") or ""
-    if role_arn:
-        parsed = parse_role_arn(role_arn)
-        partition = inputs.settings.get("partition")
-        if not parsed:
-            inputs.error("rotation_assume_role_arn", "must be an IAM role ARN, for example "
-                         "arn:aws:iam::111122223333:role/keyguard-kms; got %r" % role_arn)
-        elif partition and parsed[0] != partition:
-            inputs.error("rotation_assume_role_arn", "is in partition %s but the Regions are in partition %s: write "
-                         "arn:%s:iam::%s:role/..." % (parsed[0], partition, partition, parsed[1]))
+    problem = role_arn_error(role_arn, inputs.settings.get("partition")) if role_arn else None
+    if problem:
+        inputs.errors.append("rotation_" + problem)
 
 
 def _files(inputs, args, cwd):

@@ -2,9 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Discovery: alias mapping, filters, per-key errors and the summary, against a fake service."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 from ansible_collections.keyguard.kms.plugins.module_utils._engine import discovery
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
