@@ -128,3 +128,13 @@ def test_exemptions_are_normalized(tmp_path):
     assert settings["pending_deletion"] == "keep"
     assert check(tmp_path, rotation_pending_deletion="report")[1] == [
         "rotation_pending_deletion must be cancel or keep, got 'report'"]
+
+
+def test_two_runs_of_one_host_in_the_same_second_publish_to_distinct_folders(tmp_path):
+    from ansible_collections.keyguard.kms.plugins.plugin_utils._report import publish
+
+    runs = [_settings.check({"rotation_regions": ["us-east-1"], "rotation_report_dir": str(tmp_path),
+                             "rotation_report_s3_uri": "s3://security-reports/keyguard"}, {}, str(tmp_path), "prod",
+                            False, started="2026-12-01T10:00:00Z")[0] for _run in range(2)]
+    keys = [publish.report_uploads(settings, [str(tmp_path / "prod.json")])[0]["key"] for settings in runs]
+    assert keys[0] != keys[1] and all(key.startswith("keyguard/prod/2026-12-01T100000Z-") for key in keys)
