@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report import securityhub
-from ansible_collections.keyguard.kms.plugins.plugin_utils._role.plan import plan_phases
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import finding_updates
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role.phases import plan_phases
 
 
 class ActionModule(ActionBase):
@@ -26,8 +26,8 @@ class ActionModule(ActionBase):
         kms_keys = args["discovery"].get("kms_keys") or []
         without_aliases = [region["region"] for region in args["discovery"].get("region_results") or []
                            if region.get("aliases_listed") is False]
-        found, _error = securityhub.findings_outcome(args["findings"], settings, kms_keys)
+        found, _error = finding_updates.findings_outcome(args["findings"], settings, kms_keys)
         phases = plan_phases(kms_keys, settings, without_aliases, found,
-                             securityhub.findings_blind_regions(args["findings"], settings))
+                             finding_updates.findings_blind_regions(args["findings"], settings))
         result.update(changed=False, **phases)
         return result

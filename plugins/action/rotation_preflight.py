@@ -19,7 +19,7 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._role import settings
 # The one list of the role's variables.
 ARGUMENT_SPECS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles",
                               "rotation", "meta", "argument_specs.yml")
-# Host variables the inventory plugin sets, and the controller's job ID.
+# Host variables the inventory plugin sets.
 INVENTORY_VARIABLES = ("aws_account_error",)
 
 
@@ -64,7 +64,8 @@ class ActionModule(ActionBase):
 
     def _variables(self, task_vars):
         """The role's variables as set, templated; unset ones left out. Types are checked later, strictly
-        (a string is not taken for a list), except booleans, read as Ansible reads them ("false" from a survey)."""
+        (a string is not taken for a list), except booleans, read as Ansible reads them ("false" from a survey),
+        and text, which a number of digits is taken for."""
         variables = {}
         for name, kind in list(role_variables().items()) + [(name, "raw") for name in INVENTORY_VARIABLES]:
             if name not in task_vars:
@@ -77,6 +78,8 @@ class ActionModule(ActionBase):
                     value = boolean(value, strict=True)
                 except TypeError:
                     raise ValueError("%s must be true or false, got %r" % (name, value))
+            elif kind == "str" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = str(value)  # a profile or key ID of digits, unquoted in an INI or YAML inventory
             variables[name] = value
         return variables
 

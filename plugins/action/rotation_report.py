@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import tempfile
 
@@ -14,7 +15,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import build
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import publish
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import renderers
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report import securityhub
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import finding_updates
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import names
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import run_lock
 
@@ -48,35 +49,49 @@ class ActionModule(ActionBase):
             enforced=dict(type="dict", default={}),
             verified=dict(type="dict", default={}),
             findings=dict(type="dict", default={}),
-            report=dict(type="dict"),
+            draft=dict(type="path"),
             findings_updated=dict(type="dict", default={}),
         ))
         settings = args["settings"]
-        now = datetime.datetime.now(datetime.timezone.utc)
-        if args["report"] is None:
-            # Build: the report, and what to record on each finding from it, in one place.
-            report = build.run_report(settings, args["discovery"], args["plan"], args["rescued"], args["enforced"],
-                                      args["verified"], finished=now, findings=args["findings"])
-            found, _error = securityhub.findings_outcome(args["findings"], settings,
+        if args["draft"] is None:
+            result.update(self._build(settings, args))
+        else:
+            result.update(self._write(settings, args["draft"], args["findings_updated"]))
+        return result
+
+    @staticmethod
+    def _build(settings, args):
+        """The report, kept in a draft file beside the reports (a large value in task results costs every host and
+        every AWX event), and what to record on each finding, derived from it."""
+        report = build.run_report(settings, args["discovery"], args["plan"], args["rescued"], args["enforced"],
+                                  args["verified"], finished=datetime.datetime.now(datetime.timezone.utc),
+                                  findings=args["findings"])
+        found, _error = finding_updates.findings_outcome(args["findings"], settings,
                                                          args["discovery"].get("kms_keys") or [])
-            result.update(changed=False, report=report, finding_updates=securityhub.finding_updates(
-                report, found, settings, report["run"]["finished"]))
-            return result
-        report = securityhub.record_finding_outcomes(args["report"], args["findings_updated"])
-        report["run"]["finished"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        draft = names.inside(settings["report_dir"], ".%s.draft-%s.json" % (settings["report_name"], settings["run_id"]))
+        write_atomically(draft, json.dumps(report))
+        return dict(changed=False, draft=draft, summary=report["summary"],
+                    finding_updates=finding_updates.finding_updates(report, found, settings, report["run"]["finished"]))
+
+    @staticmethod
+    def _write(settings, draft, findings_updated):
+        """The report files, with what was done to each finding; the draft is gone after."""
+        with open(draft, encoding="utf-8") as handle:
+            report = finding_updates.record_finding_outcomes(json.load(handle), findings_updated)
         files = []
         for name in settings["report_formats"]:
             suffix, render = renderers.RENDERERS[name]
             path = names.inside(settings["report_dir"], settings["report_name"] + suffix)
             write_atomically(path, render(report))
             files.append(path)
+        os.unlink(draft)
         lock = settings.get("lock") or {}
         if lock.get("held"):
             # The run's writes are over: a waiting run of the same target may start.
             run_lock.release(lock["folder"], lock["target"], lock["owner"])
         first = files[0] if files else None
         uploads = publish.report_uploads(settings, files)
-        result.update(
+        return dict(
             changed=False,
             files=files,
             uploads=uploads,
@@ -84,4 +99,3 @@ class ActionModule(ActionBase):
             stats=publish.published_stats(report, files, [upload["uri"] for upload in uploads]),
             failure=build.failure_message(report, settings["fail_on_noncompliant"], first),
         )
-        return result

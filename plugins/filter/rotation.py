@@ -10,13 +10,13 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._report import build
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_json import report_json
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_junit import report_junit
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_markdown import report_markdown
-from ansible_collections.keyguard.kms.plugins.plugin_utils._role import plan
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import phases
 
 
 class FilterModule:
     def filters(self):
         return {
-            "rotation_keys_to_verify": plan.keys_to_verify,
+            "rotation_keys_to_verify": phases.keys_to_verify,
             "rotation_report": build.build_report,
             "rotation_report_markdown": report_markdown,
             "rotation_report_junit": report_junit,

@@ -193,7 +193,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._aws.securityhub impo
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
 from ansible_collections.keyguard.kms.plugins.module_utils._engine.findings import add_key_verdicts
 from ansible_collections.keyguard.kms.plugins.module_utils._engine.findings import read_findings
-from ansible_collections.keyguard.kms.plugins.module_utils._engine.findings import summarize
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.findings import summarize_findings
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import findings
 from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
 from ansible_collections.keyguard.kms.plugins.module_utils._runtime.run_watch import stop_when_run_ends
@@ -233,7 +233,7 @@ def main():
         try:
             return read_findings(clients.service(SecurityHubService, region), queries, params["controls"]), None
         except AwsError as error:
-            return [], "%s: %s" % (region, error.message)
+            return [], error
 
     outcomes = map_concurrently(read, regions, len(regions))
     # With cross-Region aggregation a finding is read from its own Region's hub and the aggregator's.
@@ -241,14 +241,15 @@ def main():
     records.sort(key=lambda record: (record["region"] or "", record["control_id"] or "", record["key_arn"] or ""))
     if params["key_verdicts"]:
         add_key_verdicts(clients, records, params["concurrency"])
-    region_results = [{"region": region, "findings": len(region_records), "error": error}
+    region_results = [{"region": region, "findings": len(region_records),
+                       "error": "%s: %s" % (region, error.message) if error else None}
                       for region, (region_records, error) in zip(regions, outcomes)]
-    output = {"changed": False, "findings": records, "summary": summarize(records), "regions": regions,
+    output = {"changed": False, "findings": records, "summary": summarize_findings(records), "regions": regions,
               "region_results": region_results}
     failed = [error for _records, error in outcomes if error]
     if failed:
-        fail(module, "Could not read the findings of %d of %d Regions: %s" % (
-            len(failed), len(regions), "; ".join(failed)), **output)
+        fail(module, "Could not read the findings of %d of %d Regions: %s" % (len(failed), len(regions), "; ".join(
+            result["error"] for result in region_results if result["error"])), failed[0], **output)
     module.exit_json(**output)
 
 

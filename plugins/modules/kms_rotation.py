@@ -254,7 +254,9 @@ finish_command:
   returned: when O(key_id) is used
   type: str
 error_response:
-  description: For a key in C(ERROR) because of an AWS error, AWS's own answer (its error code and message, and the request ID).
+  description:
+    - For a key in C(ERROR) because of an AWS error, AWS's own answer, as amazon.aws gives it (C(error) with its code
+      and message, C(response_metadata) with the request ID).
   returned: when an AWS error put the key in C(ERROR)
   type: dict
 other_actor:
@@ -284,8 +286,6 @@ from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_argument_spec
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import ClientFactory
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import fail
-from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import caller_account_lookup
-from ansible_collections.keyguard.kms.plugins.module_utils._aws.clients import client_config
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import BOTOCORE_WITH_ROTATION_PERIODS
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import KmsService
@@ -381,8 +381,7 @@ def main():
     module.require_botocore_at_least(BOTOCORE_WITH_ROTATION_PERIODS, reason="to read and set KMS rotation periods")
 
     clients = ClientFactory(module)
-    caller_account = caller_account_lookup(
-        lambda: clients.client("sts", regions[0], client_config(params["request_timeout"])))
+    caller_account = clients.caller_account(regions[0])
 
     def enforcer(region):
         return RotationEnforcer(clients.service(KmsService, region), desired, module.check_mode, params["concurrency"],

@@ -191,7 +191,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import KmsSe
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import regions_to_use
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
 from ansible_collections.keyguard.kms.plugins.module_utils._engine.discovery import RegionScanner
-from ansible_collections.keyguard.kms.plugins.module_utils._engine.discovery import summarize
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.discovery import summarize_keys
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
 from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
@@ -248,23 +248,24 @@ def main():
         except AwsError as error:
             return [], {"region": region, "keys": 0, "error": "%s: %s" % (region, error.message),
                         "aliases_listed": scanner and scanner.aliases_listed,
-                        "warnings": scanner.warnings if scanner else []}
+                        "warnings": scanner.warnings if scanner else []}, error
         return records, {"region": region, "keys": len(records), "error": None,
-                         "aliases_listed": scanner.aliases_listed, "warnings": scanner.warnings}
+                         "aliases_listed": scanner.aliases_listed, "warnings": scanner.warnings}, None
 
     scanned = map_concurrently(scan, regions, len(regions))
-    records = [record for region_records, _status in scanned for record in region_records]
+    records = [record for region_records, _status, _error in scanned for record in region_records]
     records.sort(key=lambda record: (record["region"], record["key_id"]))
-    region_results = [status for _records, status in scanned]
+    region_results = [status for _records, status, _error in scanned]
     for status in region_results:
         for warning in status["warnings"]:
             module.warn(warning)
-    output = {"changed": False, "kms_keys": records, "summary": summarize(records), "regions": regions,
+    output = {"changed": False, "kms_keys": records, "summary": summarize_keys(records), "regions": regions,
               "region_results": region_results}
     failed_regions = [status["error"] for status in region_results if status["error"]]
     if failed_regions:
+        first = [error for _records, _status, error in scanned if error is not None][0]
         fail(module, "Could not list the keys of %d of %d Regions, so the result is incomplete: %s" % (
-            len(failed_regions), len(regions), "; ".join(failed_regions)), **output)
+            len(failed_regions), len(regions), "; ".join(failed_regions)), first, **output)
     module.exit_json(**output)
 
 

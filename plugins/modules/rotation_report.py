@@ -12,9 +12,9 @@ version_added: 0.1.0
 description:
   - Internal to the M(keyguard.kms.rotation) role (two of its tasks), not meant for playbooks of their own; runs on
     the controller, calls no AWS API.
-  - Without O(report), builds the report and returns it with what to record on each Security Hub finding
-    (RV(finding_updates)), writing nothing. With O(report), adds what was done to the findings (O(findings_updated))
-    and writes the files.
+  - Without O(draft), builds the report into a draft file beside the reports (RV(draft)) and returns what to record
+    on each Security Hub finding (RV(finding_updates)). With O(draft), adds what was done to the findings
+    (O(findings_updated)), writes the report files and removes the draft.
   - Combines discovery, the per-key results of KMS.3 and KMS.4 and verification into one report, every key with
     its verdict before and after and the actions taken (planned, in check mode), and writes it as
     C(<host>.json) (schema C(roles/rotation/files/report.schema.json)), C(<host>.md) and C(<host>.junit.xml), each
@@ -54,11 +54,11 @@ options:
     description: The registered result of the M(keyguard.kms.kms_findings_info) task, if any; keys are marked with theirs.
     type: dict
     default: {}
-  report:
-    description: The RV(report) this action built; given, the action writes it instead of building one.
-    type: dict
+  draft:
+    description: The RV(draft) this action built; given, the action writes the report files from it.
+    type: path
   findings_updated:
-    description: The registered result of the M(keyguard.kms.kms_findings) task, if any; with O(report), what was done to each finding.
+    description: The registered result of the M(keyguard.kms.kms_findings) task, if any; with O(draft), what was done to each finding.
     type: dict
     default: {}
 attributes:
@@ -88,33 +88,33 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-report:
-  description: The run report, as C(<host>.json) holds it (schema C(roles/rotation/files/report.schema.json)).
-  returned: without O(report)
-  type: dict
+draft:
+  description: The file that holds the run report until it is written, hidden in the report folder.
+  returned: without O(draft)
+  type: str
 finding_updates:
   description:
     - What to record on each Security Hub finding of a key this run checked, for M(keyguard.kms.kms_findings) (each
       with C(finding_id), C(product_arn), C(region), C(workflow_status) and C(note); null fields are left as they are).
     - A finding somebody suppressed gets none, and a note somebody else wrote is never replaced.
-  returned: without O(report)
+  returned: without O(draft)
   type: list
   elements: dict
 files:
   description: The report files written.
-  returned: with O(report)
+  returned: with O(draft)
   type: list
   elements: str
   sample: [/runner/project/keyguard-reports/prod.json]
 summary:
   description: Counts before and after per compliance, keys changed, actions, exemptions and errors.
-  returned: with O(report)
+  returned: always
   type: dict
 uploads:
   description:
     - Where each report file goes when the run publishes its reports to S3 (C(src), C(bucket), C(key), C(uri)), under
       C(<prefix><host>/<started>-<run id>/), so no run overwrites another's; empty otherwise.
-  returned: with O(report)
+  returned: with O(draft)
   type: list
   elements: dict
 stats:
@@ -124,10 +124,10 @@ stats:
       host name with characters other than ASCII letters, digits and C(_) is a slug plus a short hash of the exact name.
     - The value is the summary with C(target), C(account_id), C(mode), C(check_mode), C(finished), C(reports) (the
       files written) and C(report_uris) (where they are published in S3).
-  returned: with O(report)
+  returned: with O(draft)
   type: dict
 failure:
   description: Why the host fails (errors, keys still not as wanted, or a report run's non-compliance when asked); null when it passes.
-  returned: with O(report)
+  returned: with O(draft)
   type: str
 """

@@ -179,7 +179,7 @@ def test_a_partial_rescue_says_what_was_done_and_how_to_finish(emulator, account
     assert "1 of 1 keys failed" in result["msg"]
     # As amazon.aws's fail_json_aws shapes a failure: the SDK versions, and AWS's own answer for the key.
     assert result["boto3_version"] and result["botocore_version"]
-    assert result["error_response"]["Error"]["Code"] == code
+    assert result["error_response"]["error"]["code"] == code
 
 
 def test_bad_role_inputs_fail_each_host_before_any_call(emulator, fleet, new_account, tmp_path):

@@ -23,6 +23,7 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import enable_placebo
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
 
@@ -31,6 +32,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import A
 
 # Kept equal to galaxy.yml's version by a unit test: modules cannot read galaxy.yml where they run.
 COLLECTION_VERSION = "0.1.0"
+# A whole User-Agent, as amazon.aws sets one: botocore then sends it as it is instead of building one per request.
 USER_AGENT = "APN/1.0 Ansible/%s keyguard.kms/%s" % (ANSIBLE_VERSION, COLLECTION_VERSION)
 
 
@@ -126,6 +128,11 @@ class ClientFactory:
         return service_class(client, region, params["rate_limits"], max_attempts=params["max_attempts"],
                              stall_timeout=params["stall_timeout"])
 
+    def caller_account(self, region):
+        """A callable returning the credentials' account ID, asked of STS once, and only when it is called."""
+        return caller_account_lookup(
+            lambda: self.client("sts", region, client_config(self.module.params["request_timeout"])))
+
     def client(self, service, region, config):
         if not self.module.params.get("assume_role_arn"):
             return self._new_client(service, region, config)
@@ -157,5 +164,5 @@ def fail(module, msg, error=None, **output):
     ended it, that error's response, so a bug report has both."""
     extra = dict(module._gather_versions())
     if error is not None and getattr(error, "response", None):
-        extra["response"] = error.response
+        extra.update(camel_dict_to_snake_dict(error.response))  # error, response_metadata: as amazon.aws gives them
     module.fail_json(msg=msg, **dict(output, **extra))

@@ -75,3 +75,15 @@ def regions_to_use(given, connection_region):
     if given is not None:
         return list(dict.fromkeys(given))
     return [connection_region] if connection_region else []
+
+
+def profile_region(profile=None):
+    """The Region an AWS profile (or the default configuration) names, or None."""
+    if not HAS_BOTOCORE:
+        return None
+    import botocore.session  # pylint: disable=import-outside-toplevel
+
+    try:
+        return botocore.session.Session(profile=profile).get_config_variable("region")
+    except Exception:  # pylint: disable=broad-except  # an unknown profile is the connection's error to report
+        return None

@@ -25,7 +25,6 @@ from collections import deque
 
 try:
     import botocore
-    import botocore.config
     import botocore.exceptions
     HAS_BOTOCORE = True
 except ImportError:
@@ -45,7 +44,6 @@ RETRIED_ERROR_CODES = (
 BACKOFF_BASE_SECONDS = 0.2
 BACKOFF_CAP_SECONDS = 5.0
 ENDPOINT_UNRESPONSIVE = "ENDPOINT_UNRESPONSIVE"
-# A whole User-Agent, as amazon.aws sets one: botocore then sends it as it is instead of building one per request.
 
 COMMON_HINTS = {
     "AccessDeniedException": "grant {action} to the caller in its IAM policy{resource_policy}",
@@ -194,8 +192,13 @@ class AwsService:
         while True:
             page = self._call(operation, method, **dict(params, **({token_in: token} if token else {})))
             items.extend(page.get(result_key, []))
-            token = page.get(token_out) if page.get("Truncated", True) else None
+            truncated = page.get("Truncated", True)
+            token = page.get(token_out) if truncated else None
             if not token:
+                if "Truncated" in page and truncated:
+                    # A short list would under-report: an answer that says there is more but not where is an error.
+                    raise AwsError(operation, "IncompletePagination", "%s said the list goes on (Truncated) but gave "
+                                   "no %s: the list would be incomplete" % (operation, token_out))
                 return items
 
     def _call(self, operation, method, **params):

@@ -162,7 +162,7 @@ class RegionScanner:
         return key_record(region, metadata, status, aliases, tags, options["desired"])
 
 
-def summarize(records):
+def summarize_keys(records):
     """Counts per compliance, per reason and per Region (each with its counts per compliance)."""
     by_region = {}
     for region, count in count_by(records, "region").items():

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import threading
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
 from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
@@ -48,7 +50,7 @@ def error_result(reference, region, message, metadata=None, code=None, response=
     result = key_result(reference, region, metadata)
     result.update(compliance=rotation.ERROR, reason=code or "ERROR", message=message)
     if response:
-        result["error_response"] = response
+        result["error_response"] = camel_dict_to_snake_dict(response)
     return result
 
 
@@ -281,7 +283,7 @@ class RotationEnforcer:
         failed = dict(state, actions=done, compliance=rotation.ERROR, reason=error.code, message=message,
                       finish_command=finish)
         if error.response:
-            failed["error_response"] = error.response
+            failed["error_response"] = camel_dict_to_snake_dict(error.response)
         return failed
 
     def _changed_by_another_actor(self, now, state, done, error, believed):

@@ -30,7 +30,7 @@ def read_findings(service, queries, controls):
     return [findings.finding_record(finding) for finding in found.values() if findings.control_of(finding) in controls]
 
 
-def summarize(records):
+def summarize_findings(records):
     """Counts of findings per control, per workflow status and per Region."""
     return {"total": len(records), "by_control": count_by(records, "control_id"),
             "by_workflow_status": count_by(records, "workflow_status"), "by_region": count_by(records, "region")}

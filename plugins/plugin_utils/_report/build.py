@@ -14,11 +14,11 @@ from __future__ import annotations
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import findings as findings_rules
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import model
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report.securityhub import findings_outcome
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report.securityhub import findings_section
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report.securityhub import record_finding_outcomes
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report.securityhub import unmatched_findings
-from ansible_collections.keyguard.kms.plugins.plugin_utils._role.plan import phase_outcome
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report.finding_updates import findings_outcome
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report.finding_updates import findings_section
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report.finding_updates import record_finding_outcomes
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report.finding_updates import unmatched_findings
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role.phases import phase_outcome
 
 
 def _by_arn(per_key_results):
@@ -222,7 +222,7 @@ def run_metadata(settings, kms_keys, finished, warnings):
     }
 
 
-def run_report(settings, discovery, plan, rescued, enforced, verified, finished, findings=None, findings_updated=None):
+def run_report(settings, discovery, plan, rescued, enforced, verified, finished, findings=None):
     """The report of one role run, from the registered results of its tasks (any of them may not have run)."""
     run_errors, warnings = [], []
     kms_keys = discovery.get("kms_keys")
@@ -252,4 +252,4 @@ def run_report(settings, discovery, plan, rescued, enforced, verified, finished,
     report = build_report(kms_keys or [], rescue_results, enforce_results, verification, plan.get("exempt"), metadata,
                           run_errors, found)
     report["findings"] = findings_section(found)
-    return record_finding_outcomes(report, findings_updated)
+    return record_finding_outcomes(report, None)

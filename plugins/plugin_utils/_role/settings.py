@@ -30,6 +30,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import tuning_errors
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.kms import DEFAULT_RATE_LIMITS
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import partition_of
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import profile_region
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import region_errors
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import names
 
@@ -140,15 +141,7 @@ def _securityhub(inputs, args):
 
 
 def _profile_region(args):
-    profile = args.get("rotation_aws_profile") or None
-    try:
-        import botocore.session  # pylint: disable=import-outside-toplevel
-    except ImportError:
-        return None
-    try:
-        return botocore.session.Session(profile=profile).get_config_variable("region")
-    except Exception:  # pylint: disable=broad-except  # an unknown profile is the connection's error to report
-        return None
+    return profile_region(args.get("rotation_aws_profile") or None)
 
 
 def _rotation(inputs, args):

@@ -59,10 +59,19 @@ def test_preflight_names_each_bad_variable_and_an_unreadable_account(tmp_path, m
     assert "held" not in result["settings"]["lock"], "no lock before the inputs are right"
 
 
-def test_the_preflight_list_of_variables_is_argument_specs(monkeypatch):
-    with open(os.path.join(ROLE, "meta", "argument_specs.yml"), encoding="utf-8") as handle:
-        specs = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
-    assert set(rotation_preflight.role_variables()) == set(specs)
+def test_every_variable_the_role_reads_is_in_argument_specs():
+    """The preflight reads what argument_specs lists; the checks read nothing it does not list."""
+    import re
+
+    from ansible_collections.keyguard.kms.plugins.plugin_utils._role import settings
+
+    with open(settings.__file__, encoding="utf-8") as handle:
+        read = set(re.findall(r'"(rotation_[a-z0-9_]+)"', handle.read()))
+    listed = set(rotation_preflight.role_variables())
+    # rotation_<tuning> names are built from the shared option names.
+    read |= set("rotation_" + name for name in settings.TUNING_COUNTS + ("rate_limits",))
+    assert read - listed == set(), read - listed
+    assert set(role_defaults()) <= listed
 
 
 def test_plan_and_report_actions_build_then_write(tmp_path, monkeypatch):
@@ -78,10 +87,17 @@ def test_plan_and_report_actions_build_then_write(tmp_path, monkeypatch):
     plan = action(rotation_plan, {"settings": settings, "discovery": discovery}).run(task_vars={})
     assert plan["enforce"] == [key["key_arn"]] and plan["rescue"] == []
     built = action(rotation_report, {"settings": settings, "discovery": discovery, "plan": plan}).run(task_vars={})
-    assert built["finding_updates"] == [] and built["report"]["keys"][0]["key_id"] == "k1"
-    assert not list((tmp_path / "keyguard-reports").glob("prod.*")), "building writes nothing"
-    written = action(rotation_report, {"settings": settings, "report": built["report"]}).run(task_vars={})
+    assert built["finding_updates"] == [] and built["summary"]["total"] == 1
+    assert not list((tmp_path / "keyguard-reports").glob("prod.*")), "building writes no report yet"
+    written = action(rotation_report, {"settings": settings, "draft": built["draft"]}).run(task_vars={})
     assert sorted(os.path.basename(path) for path in written["files"]) == ["prod.json", "prod.junit.xml", "prod.md"]
     assert json.loads((tmp_path / "keyguard-reports" / "prod.json").read_text())["run"]["target"] == "prod"
     assert "keyguard_kms_rotation__prod" in written["stats"]
     assert "1 in-scope key(s) still not as wanted" in written["failure"]
+
+
+def test_text_variables_given_as_numbers_are_text():
+    """A profile or access key ID of digits, unquoted in an INI or YAML inventory, arrives as a number."""
+    variables = action(rotation_preflight, {"mode": "report"})._variables(
+        {"rotation_aws_profile": 123456789012, "rotation_concurrency": 4, "rotation_state": "enabled"})
+    assert variables == {"rotation_aws_profile": "123456789012", "rotation_concurrency": 4, "rotation_state": "enabled"}

@@ -75,6 +75,9 @@ class MemoryClients:
     def service(self, service_class, region):
         return self.services.setdefault(region, MemoryKms(region))
 
+    def caller_account(self, region):
+        return lambda: ACCOUNT
+
     def client(self, service, region, config):
         raise AssertionError("no client may be made in these tests")
 

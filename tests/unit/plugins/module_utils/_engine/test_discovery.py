@@ -119,7 +119,7 @@ def test_filter_by_reference_and_tag():
 
 def test_summary_counts():
     records = scan(FakeService(*fleet(), unreadable=("k4",)))
-    summary = discovery.summarize(records)
+    summary = discovery.summarize_keys(records)
     assert summary["total"] == 4
     assert summary["by_compliance"] == {"COMPLIANT": 1, "NON_COMPLIANT": 1, "NOT_APPLICABLE": 1, "ERROR": 1}
     assert summary["by_reason"] == {"ROTATION_DISABLED": 1, "ASYMMETRIC": 1, "AccessDeniedException": 1}

@@ -16,8 +16,8 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._report import build
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import render_json
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import render_junit
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import render_markdown
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report import securityhub
-from ansible_collections.keyguard.kms.plugins.plugin_utils._role import plan as phases
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import finding_updates
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import phases
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "roles", "rotation", "files",
                            "report.schema.json")
@@ -176,7 +176,7 @@ def test_pending_deletion_kept_is_the_owners_decision_and_does_not_fail_a_remedi
                                  metadata=metadata)
     assert len(build.unverified(rescued)) == 1, "with cancel, a key still pending deletion fails the run"
     found = [{"key_arn": kept["keys"][0]["key_arn"], "finding_id": "f", "product_arn": "p", "region": "us-east-1"}]
-    updates = securityhub.finding_updates(kept, found, settings(pending_deletion="keep"), "now")
+    updates = finding_updates.finding_updates(kept, found, settings(pending_deletion="keep"), "now")
     assert updates[0]["workflow_status"] == "NOTIFIED" and "scheduled for deletion" in updates[0]["note"]
 
 
@@ -251,7 +251,7 @@ def test_finding_updates_follow_each_key_outcome():
     built = build.run_report(run_settings, {"kms_keys": keys}, plan, {}, {"results": enforced},
                              {"kms_keys": verified}, "2026-11-30T00:00:00Z",
                              findings={"findings": found})
-    updates = dict((u["finding_id"], (u["workflow_status"], u["note"])) for u in securityhub.finding_updates(
+    updates = dict((u["finding_id"], (u["workflow_status"], u["note"])) for u in finding_updates.finding_updates(
         built, found, run_settings, "2026-11-30T00:00:00Z"))
     assert updates["f-off"][0] == "RESOLVED" and "EnableKeyRotation on 2026-11-30T00:00:00Z by AWX job 77" in updates[
         "f-off"][1] and "verified: rotation every 365 days" in updates["f-off"][1]
@@ -301,10 +301,10 @@ def test_a_persons_note_and_suppression_are_never_replaced():
     noted = _finding(disabled["key_arn"], "KMS.4", "NEW", "owner told", "bob")
     same = _finding(disabled["key_arn"], "KMS.4", "NOTIFIED", "owner told", "bob")
     suppressed = _finding(off["key_arn"], "KMS.4", "SUPPRESSED")
-    updates = securityhub.finding_updates(built, [noted, same, suppressed], settings(), "now")
+    updates = finding_updates.finding_updates(built, [noted, same, suppressed], settings(), "now")
     assert updates == [{"finding_id": noted["finding_id"], "product_arn": "p", "region": "us-east-1",
                         "workflow_status": "NOTIFIED", "note": None}]
-    section = securityhub.findings_section([noted, suppressed])
+    section = finding_updates.findings_section([noted, suppressed])
     assert section[0]["kept"] == "the note is a person's (bob): it is kept"
     assert section[1]["kept"].startswith("suppressed by a person")
 
@@ -318,10 +318,10 @@ def test_findings_are_matched_by_any_key_reference_and_partial_reads_are_per_reg
         {"region": "us-west-2", "findings": 0, "error": "GetFindings failed with InvalidAccessException"}],
         "findings": [_finding(off["key_arn"], "KMS.4", reference=reference) for reference in (
             "off", "alias/off", "arn:aws:kms:us-east-1:111122223333:alias/off", "alias/gone")]}
-    found, error = securityhub.findings_outcome(registered, settings(scope="findings"), keys)
+    found, error = finding_updates.findings_outcome(registered, settings(scope="findings"), keys)
     assert [record["key_arn"] for record in found[:3]] == [off["key_arn"]] * 3
-    assert found[3]["key_matched"] is False and "names key 'alias/gone'" in securityhub.unmatched_findings(found)[0]
+    assert found[3]["key_matched"] is False and "names key 'alias/gone'" in finding_updates.unmatched_findings(found)[0]
     assert error.startswith("Security Hub findings of us-west-2 could not be read, so no key of those Regions")
-    assert securityhub.findings_blind_regions(registered, settings(scope="findings")) == {"us-west-2"}
+    assert finding_updates.findings_blind_regions(registered, settings(scope="findings")) == {"us-west-2"}
     aggregated = settings(scope="findings", securityhub_region="us-east-1", regions=["us-east-1", "us-west-2"])
-    assert securityhub.findings_blind_regions(registered, aggregated) == {"us-east-1", "us-west-2"}
+    assert finding_updates.findings_blind_regions(registered, aggregated) == {"us-east-1", "us-west-2"}

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A fixed run, its reports compared with the ones recorded before the code was reshaped: same input, same reports.
+"""A fixed run through the role's action plugins (plan, build, write), its reports compared with the ones recorded
+before the code was reshaped: same input, same reports.
 
 Run with KEYGUARD_RECORD_GOLDEN=1 to record them again, and say why in the commit.
 """
@@ -12,12 +13,12 @@ import os
 
 import pytest
 
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report import build
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report import publish
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report import render_json
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report import renderers
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report import securityhub
-from ansible_collections.keyguard.kms.plugins.plugin_utils._role import plan as phases
+from ansible_collections.keyguard.kms.plugins.action import rotation_plan
+from ansible_collections.keyguard.kms.plugins.action import rotation_report
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_json import report_json
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report.renderers import RENDERERS
+
+from .test_role_actions import action
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 ACCOUNT = "111122223333"
@@ -87,8 +88,6 @@ def scenario():
         finding("intended", "KMS.3", "SUPPRESSED", "deletion intended, CHG-77", "alice"), finding("tagged", "KMS.3"),
         finding("ok", "KMS.4")],
         "region_results": [{"region": "us-east-1", "findings": 6, "error": None}]}
-    found, _error = securityhub.findings_outcome(findings, settings, kms_keys)
-    plan = phases.plan_phases(kms_keys, settings, [], found, securityhub.findings_blind_regions(findings, settings))
     rescued = {"results": [
         phase_result("pending", ["CancelKeyDeletion", "EnableKey", "EnableKeyRotation"], reason="PENDING_DELETION"),
         phase_result("denied", ["CancelKeyDeletion"], "ERROR", "AccessDeniedException", "Disabled", (None, None),
@@ -104,31 +103,49 @@ def scenario():
         discovered("off", "COMPLIANT", None, rotation=(True, 365)),
         discovered("long", "COMPLIANT", None, rotation=(True, 365), region="us-west-2"),
         discovered("raced", "NON_COMPLIANT", "KEY_DISABLED", state="Disabled")]}
-    finished = datetime.datetime(2026, 12, 1, 10, 5, tzinfo=datetime.timezone.utc)
-    draft = build.run_report(settings, discovery, plan, rescued, enforced, verified, finished, findings=findings)
-    updates = securityhub.finding_updates(draft, found, settings, "2026-12-01T10:05:00Z")
+    return settings, discovery, findings, rescued, enforced, verified
+
+
+FINISHED = datetime.datetime(2026, 12, 1, 10, 5, tzinfo=datetime.timezone.utc)
+
+
+class FrozenClock:
+    """Stands for the datetime module in the report action: the run finishes at FINISHED."""
+    timezone = datetime.timezone
+
+    class datetime(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return FINISHED
+
+
+def renderings(tmp_path, monkeypatch):
+    monkeypatch.setattr(rotation_report, "datetime", FrozenClock)
+    settings, discovery, findings, rescued, enforced, verified = scenario()
+    settings["report_dir"] = str(tmp_path)
+    plan = action(rotation_plan, {"settings": settings, "discovery": discovery, "findings": findings}).run(task_vars={})
+    built = action(rotation_report, {"settings": settings, "discovery": discovery, "plan": plan, "rescued": rescued,
+                                     "enforced": enforced, "verified": verified, "findings": findings}).run(task_vars={})
+    updates = built["finding_updates"]
     updated = {"results": [{"finding_id": update["finding_id"], "status": "updated",
                             "after": {"workflow_status": update["workflow_status"], "note": update["note"]},
                             "error_code": None, "error_message": None} for update in updates]}
-    built = build.run_report(settings, discovery, plan, rescued, enforced, verified, finished, findings=findings,
-                             findings_updated=updated)
-    return settings, built, updates
-
-
-def renderings():
-    settings, built, updates = scenario()
-    files = ["/reports/%s%s" % (settings["report_name"], suffix) for suffix, _render in renderers.RENDERERS.values()]
-    outputs = dict((name, render(built)) for name, (_suffix, render) in renderers.RENDERERS.items())
-    outputs["updates"] = render_json.report_json({"updates": updates})
-    outputs["publication"] = render_json.report_json({
-        "uploads": publish.report_uploads(settings, files), "stats": publish.published_stats(built, files, []),
-        "failure": build.failure_message(built, False, files[0])})
+    written = action(rotation_report, {"settings": settings, "draft": built["draft"],
+                                       "findings_updated": updated}).run(task_vars={})
+    assert not os.path.exists(built["draft"]), "the draft is gone once the reports are written"
+    outputs = {}
+    for name, (suffix, _render) in RENDERERS.items():
+        with open(os.path.join(str(tmp_path), settings["report_name"] + suffix), encoding="utf-8") as handle:
+            outputs[name] = handle.read()
+    outputs["updates"] = report_json({"updates": updates})
+    outputs["publication"] = report_json({"uploads": written["uploads"], "stats": written["stats"],
+                                          "failure": written["failure"]}).replace(str(tmp_path), "/reports")
     return outputs
 
 
 @pytest.mark.parametrize("name", ["json", "markdown", "junit", "updates", "publication"])
-def test_a_fixed_run_gives_the_recorded_reports(name):
-    text = renderings()[name]
+def test_a_fixed_run_gives_the_recorded_reports(name, tmp_path, monkeypatch):
+    text = renderings(tmp_path, monkeypatch)[name]
     path = os.path.join(FIXTURES, "golden-run.%s.txt" % name)
     if os.environ.get("KEYGUARD_RECORD_GOLDEN"):
         with open(path, "w", encoding="utf-8") as handle:
