@@ -109,14 +109,16 @@ def scenario():
 FINISHED = datetime.datetime(2026, 12, 1, 10, 5, tzinfo=datetime.timezone.utc)
 
 
+class _FrozenDatetime(datetime.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return FINISHED
+
+
 class FrozenClock:
     """Stands for the datetime module in the report action: the run finishes at FINISHED."""
     timezone = datetime.timezone
-
-    class datetime(datetime.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return FINISHED
+    datetime = _FrozenDatetime
 
 
 def renderings(tmp_path, monkeypatch):
