@@ -19,8 +19,8 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._role import settings
 # The one list of the role's variables.
 ARGUMENT_SPECS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles",
                               "rotation", "meta", "argument_specs.yml")
-# Host variables the inventory plugin sets.
-INVENTORY_VARIABLES = ("aws_account_error",)
+# Host variables the aws_accounts inventory plugin sets (or a user, by hand).
+INVENTORY_VARIABLES = ("aws_account_error", "aws_account_name", "aws_account_ou_path")
 
 
 def role_variables():

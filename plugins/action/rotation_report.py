@@ -15,6 +15,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import build
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import publish
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import renderers
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_json import report_json
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import finding_updates
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import names
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import run_lock
@@ -33,6 +34,32 @@ def write_atomically(path, text):
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def run_label(settings):
+    """What kind of run a history entry records: report, check (a remediation in check mode) or remediate."""
+    if settings["mode"] == "report":
+        return "report"
+    return "check" if settings["check_mode"] else "remediate"
+
+
+def keep_in_history(settings, text):
+    """history/<host>/<started>-<kind>.json under the report folder, never overwritten: a second run of the
+    same host started in the same second gets its run ID in the name as well."""
+    folder = names.inside(settings["report_dir"], "history")
+    folder = names.inside(folder, settings["report_name"])
+    os.makedirs(folder, exist_ok=True)
+    stamp = "%s-%s" % (settings["started"].replace(":", ""), run_label(settings))
+    for name in (stamp + ".json", "%s-%s.json" % (stamp, settings["run_id"])):
+        path = names.inside(folder, name)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        except FileExistsError:
+            continue
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return path
+    raise FileExistsError("history/%s already holds this run's %s" % (settings["report_name"], stamp))
 
 
 class ActionModule(ActionBase):
@@ -84,6 +111,7 @@ class ActionModule(ActionBase):
             path = names.inside(settings["report_dir"], settings["report_name"] + suffix)
             write_atomically(path, render(report))
             files.append(path)
+        history = keep_in_history(settings, report_json(report))
         os.unlink(draft)
         lock = settings.get("lock") or {}
         if lock.get("held"):
@@ -94,6 +122,7 @@ class ActionModule(ActionBase):
         return dict(
             changed=False,
             files=files,
+            history=history,
             uploads=uploads,
             summary=report["summary"],
             stats=publish.published_stats(report, files, [upload["uri"] for upload in uploads]),

@@ -110,6 +110,13 @@ summary:
   description: Counts before and after per compliance, keys changed, actions, exemptions and errors.
   returned: always
   type: dict
+history:
+  description:
+    - This run's JSON report kept as C(history/<host>/<started>-<kind>.json) in the report folder (C(kind) is C(report),
+      C(check) or C(remediate)), never overwritten; a second run of one host started in the same second has its run ID
+      in the name too. The latest run stays at C(<host>.json).
+  returned: with O(draft)
+  type: str
 uploads:
   description:
     - Where each report file goes when the run publishes its reports to S3 (C(src), C(bucket), C(key), C(uri)), under

@@ -160,6 +160,8 @@ def test_the_role_runs_through_assumed_roles_into_member_accounts(emulator, new_
     for name in ("payments", "orders"):
         report = json.loads((report_dir / (name + ".json")).read_text())
         assert report["run"]["account_id"] == accounts[name]["id"]
+        assert (report["run"]["account_name"], report["run"]["ou_path"]) == (name, "Root/Workloads")
+        assert [path.name.endswith("-remediate.json") for path in (report_dir / "history" / name).iterdir()] == [True]
         assert report["summary"]["keys_changed"] == 2 and report["summary"]["errors"] == 0
         member_calls = [r for r in requests if r["account"] == accounts[name]["id"] and r["service"] == "kms"]
         assert member_calls and all(not r["access_key"].isdigit() for r in member_calls), \

@@ -203,6 +203,8 @@ def run_metadata(settings, kms_keys, finished, warnings):
     return {
         "target": settings["target"],
         "account_id": accounts[0] if accounts else None,
+        "account_name": settings.get("account_name"),
+        "ou_path": settings.get("ou_path"),
         "regions": settings["regions"],
         "check_mode": bool(settings["check_mode"]),
         "mode": settings["mode"],

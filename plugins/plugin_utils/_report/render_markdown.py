@@ -46,7 +46,9 @@ def _header(run, summary):
         "",
         "| | |",
         "|---|---|",
-        "| Account | %s |" % _cell(run.get("account_id")),
+        "| Account | %s |" % _cell("%s (%s)" % (run.get("account_id"), run["account_name"])
+                                   if run.get("account_name") else run.get("account_id")),
+    ] + (["| OU path | %s |" % _cell(run["ou_path"])] if run.get("ou_path") else []) + [
         "| Regions | %s |" % _cell(run.get("regions")),
         "| Mode | %s |" % _mode_text(run),
         "| Started / finished | %s / %s |" % (_cell(run.get("started")), _cell(run.get("finished"))),

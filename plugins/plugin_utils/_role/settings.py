@@ -77,6 +77,13 @@ def check(args, environ, cwd, host, check_mode, started=None):
         run_id=secrets.token_hex(3),
         awx_job_id=args.get("awx_job_id"),
     )
+    for variable, field in (("aws_account_name", "account_name"), ("aws_account_ou_path", "ou_path")):
+        value = args.get(variable)
+        if value is not None and not isinstance(value, str):
+            inputs.error(variable, "must be text (the account's name or OU path, as the inventory gives it), got %r"
+                         % (value,))
+            value = None
+        settings[field] = value
     account_error = args.get("aws_account_error")
     if account_error:
         inputs.errors.append("the inventory could not read this account (%s): fix that, then run again" % (

@@ -101,3 +101,23 @@ def test_text_variables_given_as_numbers_are_text():
     variables = action(rotation_preflight, {"mode": "report"})._variables(
         {"rotation_aws_profile": 123456789012, "rotation_concurrency": 4, "rotation_state": "enabled"})
     assert variables == {"rotation_aws_profile": "123456789012", "rotation_concurrency": 4, "rotation_state": "enabled"}
+
+
+def test_each_run_is_kept_in_history_never_overwritten(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    kept = []
+    for check_mode in (False, False, True):
+        preflight = action(rotation_preflight, {"mode": "report"}, check_mode).run(task_vars=dict(
+            role_defaults(), inventory_hostname="team/pay", rotation_regions=["us-east-1"],
+            aws_account_name="Payments", aws_account_ou_path="Root/Workloads/Prod"))
+        settings = dict(preflight["settings"], started="2026-12-01T10:00:00Z")  # all three in the same second
+        built = action(rotation_report, {"settings": settings}).run(task_vars={})
+        written = action(rotation_report, {"settings": settings, "draft": built["draft"]}).run(task_vars={})
+        kept.append(written["history"])
+    folder = tmp_path / "keyguard-reports" / "history" / settings["report_name"]
+    assert len(set(kept)) == 3 and all(os.path.dirname(path) == str(folder) for path in kept)
+    assert os.path.basename(kept[0]) == "2026-12-01T100000Z-report.json"
+    report = json.loads(open(kept[1]).read())
+    assert (report["run"]["account_name"], report["run"]["ou_path"]) == ("Payments", "Root/Workloads/Prod")
+    markdown = (tmp_path / "keyguard-reports" / (settings["report_name"] + ".md")).read_text()
+    assert "| OU path | Root/Workloads/Prod |" in markdown and "(Payments) |" in markdown
