@@ -129,7 +129,8 @@ def main():
         banner("Security Hub findings after: remediated keys RESOLVED with a note, the exempt key SUPPRESSED,\n"
                "disabled keys NOTIFIED for their owners")
         show_findings(emulator, accounts)
-        banner("Demo finished (exit codes %s). Reports: %s/reports/<host>.{json,md,junit.xml}" % (codes, OUTPUT))
+        banner("Demo finished (exit codes %s). Reports: %s/reports/<host>.{json,md,junit.xml}; the Organization in one "
+               "view: %s/reports/organization.html (and .json, .csv, .md)" % (codes, OUTPUT, OUTPUT))
         return 0 if codes == [0, 0, 0, 0] else 1
     finally:
         emulator.stop()

@@ -167,4 +167,13 @@ def test_the_role_runs_through_assumed_roles_into_member_accounts(emulator, new_
         assert member_calls and all(not r["access_key"].isdigit() for r in member_calls), \
             "the member's KMS is reached with assumed-role credentials"
     assert [r for r in requests if r["account"] == management and r["service"] == "kms"] == []
+    # One view of the Organization, across both accounts.
+    overview = json.loads((report_dir / "organization.json").read_text())
+    assert (overview["summary"]["accounts"], overview["summary"]["keys"]) == (2, 4)
+    assert [group["ou_path"] for group in overview["by_ou"]] == ["Root/Workloads"]
+    assert sorted(account["account_name"] for account in overview["by_account"]) == ["orders", "payments"]
+    assert len(overview["changes"]) == 4 and overview["summary"]["line"].startswith("2 of 2 accounts compliant")
+    for name in ("organization.csv", "organization.md", "organization.junit.xml", "organization.html"):
+        assert (report_dir / name).stat().st_size > 0, name
+    assert len(list((report_dir / "history" / "organization").iterdir())) == 1
     assert any(r["operation"] == "AssumeRole" and r["account"] == management for r in requests)

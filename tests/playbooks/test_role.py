@@ -217,6 +217,8 @@ def test_set_stats_of_every_host_survive_awx_merging_sliced_jobs(emulator, fleet
     merged = {}
     for ident, limit in (("slice-1", "target_0:target_1"), ("slice-2", "target_2")):
         merged.update(runner_job(private, "report.yml", limit, ident))
+    organization = merged.pop("keyguard_kms_organization")  # each slice's own view; the last one survives the merge
+    assert organization["accounts"] == 1 and organization["line"]
     assert sorted(merged) == ["keyguard_kms_rotation__target_%d" % index for index in range(3)]
     for index, account in enumerate(hosts.values()):
         summary = merged["keyguard_kms_rotation__target_%d" % index]
@@ -236,6 +238,7 @@ def test_host_names_from_account_names_never_escape_or_collide(emulator, fleet, 
         fleet.add_target(host, account, rotation_regions=["us-east-1"])
     private = runner_project(tmp_path, fleet, "remediate")
     stats = runner_job(private, "remediate.yml", "all", "hostile")
+    assert stats.pop("keyguard_kms_organization")["accounts"] == len(HOSTILE_HOSTS)
     assert len(stats) == len(HOSTILE_HOSTS), sorted(stats)
     assert sorted(summary["target"] for summary in stats.values()) == sorted(HOSTILE_HOSTS)
     assert all(re.match(r"^keyguard_kms_rotation__[A-Za-z0-9_]+$", key) for key in stats)
@@ -243,7 +246,8 @@ def test_host_names_from_account_names_never_escape_or_collide(emulator, fleet, 
         assert summary["keys_changed"] == 1 and summary["errors"] == 0
         for path in summary["reports"]:
             assert os.path.dirname(path) == str(fleet.report_dir), path
-    written = sorted(path.name for path in fleet.report_dir.iterdir() if path.suffix == ".json")
+    written = sorted(path.name for path in fleet.report_dir.iterdir() if path.suffix == ".json"
+                     and path.name != "organization.json")
     assert len(written) == len(HOSTILE_HOSTS) and "acct.one.json" in written, written
     assert not list(tmp_path.parent.parent.glob("escaped*")) and not (tmp_path / "escaped.json").exists()
 

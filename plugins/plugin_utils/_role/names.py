@@ -24,6 +24,8 @@ _SAFE_VARIABLE = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 _UNSAFE_VARIABLE_RUN = re.compile(r"[^A-Za-z0-9_]+")
 _SLUG_LENGTH = 60
 _LOOKS_DERIVED = re.compile(r"[-_][0-9a-f]{10}$")
+# Names of the Organization report's own files and history: a host of that name gets a derived one.
+RESERVED = ("organization",)
 
 
 def digest(name):
@@ -33,7 +35,7 @@ def digest(name):
 def _safe(host, safe, unsafe_run, joiner):
     host = str(host)
     # A safe name that looks like a derived one could take another host's name: it is hashed too.
-    if safe.match(host) and not _LOOKS_DERIVED.search(host):
+    if safe.match(host) and not _LOOKS_DERIVED.search(host) and host.lower() not in RESERVED:
         return host
     slug = unsafe_run.sub(joiner, host).strip(".-_")[:_SLUG_LENGTH] or "host"
     return "%s%s%s" % (slug, joiner, digest(host))

@@ -1,0 +1,75 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: rotation_organization
+short_description: Internal to the rotation role - the Organization report across every host of the play
+version_added: 0.1.0
+description:
+  - Internal to the M(keyguard.kms.rotation) role, run once for the play on the controller; calls no AWS API.
+  - Reads this run's report of every host in O(hosts) and writes, in the report folder of the host it runs for,
+    C(organization.json), C(organization.csv) (one row per key, for spreadsheets and audit evidence),
+    C(organization.md), C(organization.junit.xml) and C(organization.html) (one self-contained page, usable with no
+    network), each replaced atomically, and keeps the JSON as C(history/organization/<started>-<kind>.json).
+  - Compliance per OU, account and Region, as a percentage of COMPLIANT among COMPLIANT, NON_COMPLIANT and ERROR keys
+    (NOT_APPLICABLE and EXEMPT left out); the keys that need action, those that need their owner, the exemptions,
+    what this run changed, and the trend since the previous Organization report of the same folder.
+author:
+  - keyguard.kms contributors (@keyguard)
+options:
+  settings:
+    description: The settings of the rotation role's preflight, of the host the task runs for.
+    type: dict
+    required: true
+  hosts:
+    description: The hosts of the play (C(ansible_play_hosts_all)); one without a report of this run is listed as such.
+    type: list
+    elements: str
+    required: true
+attributes:
+  check_mode:
+    support: full
+    description: Runs the same in check mode; reports are what a check-mode run is for.
+  diff_mode:
+    support: none
+    description: Nothing to compare.
+  action:
+    support: full
+    description: Runs on the controller as an action plugin.
+seealso:
+  - module: keyguard.kms.rotation_report
+"""
+
+EXAMPLES = r"""
+- name: Report | The Organization report across every host of the play
+  keyguard.kms.rotation_organization:
+    settings: "{{ __rotation_settings }}"
+    hosts: "{{ ansible_play_hosts_all }}"
+  run_once: true
+"""
+
+RETURN = r"""
+files:
+  description: The Organization report files written.
+  returned: always
+  type: list
+  elements: str
+history:
+  description: This run's Organization report, kept under C(history/organization/).
+  returned: always
+  type: str
+summary:
+  description:
+    - Counts per compliance, keys, accounts and accounts compliant, the compliance percentage, keys that need
+      action and that need their owner, hosts without a report, and C(line), one sentence a notification can carry.
+  returned: always
+  type: dict
+stats:
+  description: The set_stats data, under C(keyguard_kms_organization) - the summary, with C(reports) and C(history).
+  returned: always
+  type: dict
+"""
