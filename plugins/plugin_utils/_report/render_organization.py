@@ -177,11 +177,17 @@ _TABLE_COLUMNS = ("account_name", "account_id", "ou_path", "region", "key_id", "
                   "key_state", "rotation_period_days")
 
 
+def _text(value):
+    if isinstance(value, list):
+        return " ".join(str(item) for item in value)
+    return "" if value is None else str(value)
+
+
 def _rows_table(rows, columns):
-    head = "".join("<th>%s</th>" % html.escape(column) for column in columns)
+    head = "".join("<th>%s</th>" % html.escape(column.replace("_", " ")) for column in columns)
     body = "".join("<tr>%s</tr>" % "".join('<td class="%s">%s</td>' % (
         html.escape(str(row.get(column))) if column == "compliance" else "",
-        html.escape(_csv_value(row.get(column)))) for column in columns) for row in rows)
+        html.escape(_text(row.get(column)))) for column in columns) for row in rows)
     return "<table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>" % (head, body)
 
 
@@ -190,15 +196,16 @@ def organization_html(report):
     changed = report["trend"]
     tiles = [("accounts compliant", "%d / %d" % (summary["accounts_compliant"], summary["accounts"]), "accounts"),
              ("key compliance", _percent(summary["compliance_percent"]), "percent"),
-             ("keys", "%d" % summary["keys"], "keys"), ("need action", "%d" % summary["needs_action"], "needs-action"),
-             ("need the owner", "%d" % summary["needs_owner"], "needs-owner")]
+             ("keys", "%d" % summary["keys"], "keys"),
+             ("keys need action", "%d" % (summary["needs_action"] + summary["needs_owner"]), "needs-action"),
+             ("of them, their owner's", "%d" % summary["needs_owner"], "needs-owner")]
     if changed["previous"]:
         tiles += [("newly failing", "%d" % len(changed["newly_non_compliant"]), "newly-failing"),
                   ("fixed", "%d" % len(changed["fixed"]), "fixed")]
     legend = "".join('<span><i style="background:%s"></i>%s</span>' % (_COLOURS[value], value) for value in _BAR_ORDER)
     action_rows = report["needs_action"] + report["needs_owner"]
     # The key data is JSON in a script element: "</" must not end it early, whatever a name holds.
-    data = json.dumps([dict((column, _csv_value(row.get(column)) if column == "aliases" else row.get(column))
+    data = json.dumps([dict((column, _text(row.get(column)) if column == "aliases" else row.get(column))
                             for column in _TABLE_COLUMNS) for row in report["keys"]]).replace("</", "<\\/")
     trend_text = ("Since %s: %d newly non-compliant, %d fixed, %d new keys, %d keys gone, %d still failing." % (
         changed["previous"], len(changed["newly_non_compliant"]), len(changed["fixed"]), len(changed["new_keys"]),

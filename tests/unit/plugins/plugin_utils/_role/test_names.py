@@ -45,3 +45,8 @@ def test_inside_refuses_anything_but_a_file_directly_in_the_folder(tmp_path):
     for name in ("../a", "..", "", "sub/a"):
         with pytest.raises(ValueError):
             names.inside(str(tmp_path), name)
+
+
+def test_a_host_named_like_the_organization_report_gets_a_name_of_its_own():
+    assert names.file_name("organization") != "organization"
+    assert names.file_name("Organization").startswith("Organization-")
