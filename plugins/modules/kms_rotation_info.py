@@ -63,14 +63,26 @@ options:
     description:
       - A key rotating less often than this is C(NON_COMPLIANT) with reason C(ROTATION_PERIOD_MISMATCH).
     type: int
+  evidence:
+    description:
+      - Read each key's rotation history (C(ListKeyRotations)) for the evidence an auditor asks for - when its key
+        material was last replaced (RV(kms_keys[].last_rotation_date)), how (RV(kms_keys[].last_rotation_type)) and
+        how old the material is (RV(kms_keys[].key_material_age_days)).
+      - Only keys that can have a history are asked (customer managed symmetric keys, not pending deletion, not
+        replicas), paced to the operation's quota of 100 requests per second, ten times below
+        C(GetKeyRotationStatus)'s. V(false) leaves the three fields null and saves that call per key.
+      - A history that cannot be read (for example C(kms:ListKeyRotations) not granted) leaves the evidence out with
+        a warning; the verdict does not depend on it.
+    type: bool
+    default: true
   concurrency:
     description:
       - Keys read at once in each Region.
     type: int
     default: 16
 notes:
-  - Needs C(kms:ListKeys), C(kms:ListAliases), C(kms:DescribeKey), C(kms:GetKeyRotationStatus), and
-    C(kms:ListResourceTags) when O(tags) or O(tag_filters) is used.
+  - Needs C(kms:ListKeys), C(kms:ListAliases), C(kms:DescribeKey), C(kms:GetKeyRotationStatus),
+    C(kms:ListKeyRotations) with O(evidence), and C(kms:ListResourceTags) when O(tags) or O(tag_filters) is used.
   - Needs botocore 1.34.84 or later, the first that knows KMS rotation periods.
 seealso:
   - module: keyguard.kms.kms_rotation
@@ -130,6 +142,15 @@ kms_keys:
     rotation_enabled: {description: Automatic rotation status; null when not applicable or not readable., type: bool, returned: always}
     rotation_period_days: {description: Rotation period while rotation is on., type: int, returned: always}
     next_rotation_date: {description: Next automatic rotation., type: str, returned: always}
+    last_rotation_date:
+      description: When the key's material was last replaced (ISO 8601); null when it never was, or with O(evidence=false).
+      type: str
+      returned: always
+    last_rotation_type: {description: "C(AUTOMATIC) or C(ON_DEMAND); null when the key never rotated.", type: str, returned: always}
+    key_material_age_days:
+      description: Days since the last rotation, or since the key's creation when it never rotated; null when not read.
+      type: int
+      returned: always
     compliance:
       description:
         - C(COMPLIANT), C(NON_COMPLIANT), C(NOT_APPLICABLE) or C(ERROR), judged against O(state) (KMS.4 by default).
@@ -218,6 +239,7 @@ def main():
         include_aws_managed=dict(type="bool", default=False),
         state=dict(type="str", default="enabled", choices=["enabled", "disabled"]),
         max_rotation_period_days=dict(type="int"),
+        evidence=dict(type="bool", default=True),
     )
     argument_spec.update(tuning_argument_spec(concurrency=16))
     argument_spec.update(assume_role_argument_spec())
@@ -237,6 +259,7 @@ def main():
         "include_aws_managed": params["include_aws_managed"],
         "desired": rotation.kms4_desired(params["max_rotation_period_days"], params["state"]),
         "concurrency": params["concurrency"],
+        "evidence": params["evidence"],
     }
     clients = ClientFactory(module)
 

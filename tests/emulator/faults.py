@@ -27,7 +27,7 @@ from operations import credential
 # (GetFindings 3/s with bursts of 6, BatchUpdateFindings 10/s with bursts of 30).
 QUOTAS = {
     "ListKeys": 500, "ListAliases": 500, "DescribeKey": 2000, "GetKeyRotationStatus": 1000,
-    "ListResourceTags": 2000, "EnableKeyRotation": 15, "DisableKeyRotation": 5, "CancelKeyDeletion": 5,
+    "ListResourceTags": 2000, "ListKeyRotations": 100, "EnableKeyRotation": 15, "DisableKeyRotation": 5, "CancelKeyDeletion": 5,
     "EnableKey": 5, "GetFindings": 3, "BatchUpdateFindings": 10,
 }
 BURSTS = {"GetFindings": 6, "BatchUpdateFindings": 30}

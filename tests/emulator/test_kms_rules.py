@@ -225,3 +225,30 @@ def test_accounts_are_selected_by_access_key_and_requests_recorded(kms, server):
 def test_refuses_non_loopback_addresses():
     with pytest.raises(SystemExit):
         make_emulator("0.0.0.0", 0)
+
+
+def test_list_key_rotations_is_throttled_at_its_own_quota(kms, server):
+    """100 requests a second per account and Region (the developer guide's quota table), ten times below
+    GetKeyRotationStatus: a client that ignores it is throttled, as real KMS does."""
+    from faults import QUOTAS
+
+    assert (QUOTAS["ListKeyRotations"], QUOTAS["GetKeyRotationStatus"]) == (100, 1000)
+    key = kms().create_key()["KeyMetadata"]["KeyId"]
+    kms().enable_key_rotation(KeyId=key)
+    kms().rotate_key_on_demand(KeyId=key)
+    assert [r["RotationType"] for r in kms().list_key_rotations(KeyId=key)["Rotations"]] == ["ON_DEMAND"]
+    request = urllib.request.Request(server + "/_emulator/faults", method="POST", data=json.dumps(
+        {"account": kms.account, "quotas": {"ListKeyRotations": 2}}).encode())
+    urllib.request.urlopen(request, timeout=10).close()
+    try:
+        codes = []
+        for _call in range(10):
+            try:
+                kms().list_key_rotations(KeyId=key)
+                codes.append("ok")
+            except botocore.exceptions.ClientError as error:
+                codes.append(error.response["Error"]["Code"])
+    finally:
+        urllib.request.urlopen(urllib.request.Request(server + "/_emulator/faults?account=%s" % kms.account,
+                                                      method="DELETE"), timeout=10).close()
+    assert "ok" in codes and "ThrottlingException" in codes

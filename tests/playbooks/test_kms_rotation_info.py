@@ -119,3 +119,22 @@ def test_bad_arguments_fail_before_any_call(emulator, account, run_playbook, arg
     entry = run.task(TASK)
     assert entry["status"] == "failed" and expected in entry["result"]["msg"]
     assert emulator.recorded_requests(account) == []
+
+
+def test_rotation_evidence_when_the_material_was_last_replaced_and_how(emulator, account, run_playbook):
+    client = emulator.client(account)
+    rotated = client.create_key()["KeyMetadata"]["KeyId"]
+    client.enable_key_rotation(KeyId=rotated)
+    client.rotate_key_on_demand(KeyId=rotated)
+    never = client.create_key()["KeyMetadata"]["KeyId"]
+    run = run_playbook(account, [
+        {"name": "evidence", "keyguard.kms.kms_rotation_info": {"key_ids": [rotated, never]}},
+        {"name": "without", "keyguard.kms.kms_rotation_info": {"key_ids": [rotated], "evidence": False}}])
+    keys = dict((key["key_id"], key) for key in run.task("evidence")["result"]["kms_keys"])
+    assert keys[rotated]["last_rotation_type"] == "ON_DEMAND" and keys[rotated]["last_rotation_date"]
+    assert keys[rotated]["key_material_age_days"] == 0 and keys[never]["key_material_age_days"] == 0
+    assert (keys[never]["last_rotation_date"], keys[never]["last_rotation_type"]) == (None, None)
+    assert keys[never]["creation_date"]
+    assert run.task("without")["result"]["kms_keys"][0]["key_material_age_days"] is None
+    listed = [r for r in emulator.recorded_requests(account) if r["operation"] == "ListKeyRotations"]
+    assert len(listed) == 2, "one call a key, only when evidence is asked for"

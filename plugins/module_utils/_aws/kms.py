@@ -26,6 +26,7 @@ DEFAULT_RATE_LIMITS = {
     "ListResourceTags": 2000.0,
     "DescribeKey": 2000.0,
     "GetKeyRotationStatus": 1000.0,
+    "ListKeyRotations": 100.0,
     "EnableKeyRotation": 15.0,
     "DisableKeyRotation": 5.0,
     "CancelKeyDeletion": 5.0,
@@ -34,7 +35,7 @@ DEFAULT_RATE_LIMITS = {
 
 # The largest Limit each list operation accepts (KMS API reference). botocore's shared shape
 # allows 1000 for all of them, so botocore does not catch a page size that KMS refuses.
-PAGE_SIZES = {"ListKeys": 1000, "ListAliases": 100, "ListResourceTags": 50}
+PAGE_SIZES = {"ListKeys": 1000, "ListAliases": 100, "ListResourceTags": 50, "ListKeyRotations": 1000}
 
 # The first botocore whose KMS model knows RotationPeriodInDays (EnableKeyRotation, GetKeyRotationStatus);
 # older ones drop the period from answers, so a key rotating every 730 days would look compliant.
@@ -102,6 +103,10 @@ class KmsService(AwsService):
 
     def list_aliases(self):
         return self._paginate("ListAliases", "list_aliases", "Aliases")
+
+    def list_rotations(self, key_id):
+        """The key's completed rotations (automatic and on demand), all pages."""
+        return self._paginate("ListKeyRotations", "list_key_rotations", "Rotations", KeyId=key_id)
 
     def list_tags(self, key_id):
         tags = self._paginate("ListResourceTags", "list_resource_tags", "Tags", KeyId=key_id)

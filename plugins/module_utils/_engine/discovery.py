@@ -17,6 +17,7 @@ This is a private module: its interface may change without notice.
 from __future__ import annotations
 
 import datetime
+import threading
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._rules.counting import count_by
@@ -50,9 +51,12 @@ def alias_targets(aliases):
     return targets
 
 
-def key_record(region, metadata, status, aliases, tags, desired, error=None):
-    """What discovery says of one key; ``error`` (a AwsError) makes it ERROR with every field read so far."""
+def key_record(region, metadata, status, aliases, tags, desired, error=None, rotations=None):
+    """What discovery says of one key; ``error`` (a AwsError) makes it ERROR with every field read so far.
+    ``rotations``: ListKeyRotations' entries, the evidence of when its material was last replaced (None: not read)."""
     view = rotation.rotation_view(status)
+    evidence = rotation.material_evidence(metadata.get("CreationDate"), rotations,
+                                          datetime.datetime.now(datetime.timezone.utc))
     if error is None:
         compliance, reason, message = rotation.verdict_as_found(metadata, status, desired)
     else:
@@ -81,6 +85,9 @@ def key_record(region, metadata, status, aliases, tags, desired, error=None):
         "rotation_enabled": view["rotation_enabled"],
         "rotation_period_days": view["rotation_period_days"],
         "next_rotation_date": _iso((status or {}).get("NextRotationDate")),
+        "last_rotation_date": _iso(evidence["last_rotation_date"]),
+        "last_rotation_type": evidence["last_rotation_type"],
+        "key_material_age_days": evidence["key_material_age_days"],
         "compliance": compliance,
         "reason": reason,
         "message": message,
@@ -93,11 +100,13 @@ def key_record(region, metadata, status, aliases, tags, desired, error=None):
 class RegionScanner:
     def __init__(self, service, options):
         """``options``: key_ids, tag_filters (normalized), include_tags, include_aws_managed,
-        desired (from _rules.rotation.kms4_desired), concurrency."""
+        desired (from _rules.rotation.kms4_desired), concurrency, evidence (read each key's rotation history)."""
         self.service = service
         self.options = options
         self.warnings = []
         self.aliases_listed = None
+        self._lock = threading.Lock()
+        self._evidence_warned = False
 
     def scan(self):
         """The records of the Region's keys; self.warnings says what could not be read."""
@@ -159,7 +168,24 @@ class RegionScanner:
             if listed.get("direct") and error.code == "NotFoundException":
                 return None
             return key_record(region, metadata, None, aliases, tags, options["desired"], error)
-        return key_record(region, metadata, status, aliases, tags, options["desired"])
+        return key_record(region, metadata, status, aliases, tags, options["desired"],
+                          rotations=self._rotations(metadata))
+
+    def _rotations(self, metadata):
+        """The key's rotation history when evidence is asked for and it can have one; None otherwise. A refusal
+        leaves the evidence out (with one warning per Region), not the verdict."""
+        if not self.options.get("evidence") or not rotation.has_rotation_history(metadata):
+            return None
+        try:
+            return self.service.list_rotations(metadata["KeyId"])
+        except AwsError as error:
+            with self._lock:
+                if not self._evidence_warned:
+                    self._evidence_warned = True
+                    self.warnings.append("the rotation history of keys in Region %s could not be read, so their "
+                                         "last rotation and key material age are left out: %s" % (
+                                             self.service.region, error.message))
+            return None
 
 
 def summarize_keys(records):

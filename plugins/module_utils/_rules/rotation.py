@@ -427,3 +427,30 @@ def finish_command(key_arn, region, steps_left):
         elif operation == CANCEL_KEY_DELETION:
             commands.append("aws kms cancel-key-deletion --key-id %s --region %s" % (key_arn, region))
     return commands
+
+
+def has_rotation_history(metadata):
+    """Whether ListKeyRotations can tell anything of this key: a customer managed symmetric key with material of
+    KMS or imported, not pending deletion; a replica's history is its primary's."""
+    if metadata.get("KeyManager") == "AWS" or metadata.get("KeyState") not in ("Enabled", "Disabled"):
+        return False
+    if metadata.get("Origin") not in ("AWS_KMS", "EXTERNAL") or metadata.get("CustomKeyStoreId"):
+        return False
+    spec = key_spec(metadata)
+    return not spec.startswith(ASYMMETRIC_SPEC_PREFIXES + (HMAC_SPEC_PREFIX,)) and multi_region_type(
+        metadata) != "REPLICA"
+
+
+def material_evidence(created, rotations, now):
+    """When the key's current material was made, and how: its last rotation of any type, else its creation.
+
+    ``created`` and ``now`` are aware datetimes (``created`` may be None), ``rotations`` ListKeyRotations'
+    entries (None when not read). Returns last_rotation_date, last_rotation_type and key_material_age_days.
+    """
+    last = max(rotations or [], key=lambda item: item["RotationDate"], default=None)
+    since = last["RotationDate"] if last else created
+    return {
+        "last_rotation_date": last["RotationDate"] if last else None,
+        "last_rotation_type": last.get("RotationType") if last else None,
+        "key_material_age_days": (now - since).days if since is not None and rotations is not None else None,
+    }

@@ -21,6 +21,11 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._report.finding_updat
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role.phases import phase_outcome
 
 
+# What an auditor asks of each key, as discovery read it.
+EVIDENCE_FIELDS = ("creation_date", "next_rotation_date", "last_rotation_date", "last_rotation_type",
+                   "key_material_age_days")
+
+
 def _by_arn(per_key_results):
     """kms_rotation per-key results keyed by key ARN (the input when the key could not be read)."""
     return dict((entry.get("key_arn") or entry["input"], entry) for entry in per_key_results or [])
@@ -82,6 +87,7 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
             "message": (result or key).get("message"),
             "error": error,
             "findings": findings_of.get(arn, []),
+            "evidence": dict((field, key.get(field)) for field in EVIDENCE_FIELDS),
             "finish_command": (result or {}).get("finish_command"),
             "other_actor": bool((result or {}).get("other_actor")),
         })

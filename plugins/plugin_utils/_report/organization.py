@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import model
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report.build import EVIDENCE_FIELDS
 
 ORGANIZATION_SCHEMA_VERSION = 1
 # The compliance values that count in the percentage.
@@ -44,6 +45,7 @@ def _key_row(run, entry):
         "reason": after["reason"], "key_state": after["key_state"], "rotation_enabled": after["rotation_enabled"],
         "rotation_period_days": after["rotation_period_days"], "exemption_reason": entry["exemption_reason"],
         "actions": entry["actions"], "message": entry["error"] or entry["message"],
+        **dict((field, (entry.get("evidence") or {}).get(field)) for field in EVIDENCE_FIELDS)
     }
 
 

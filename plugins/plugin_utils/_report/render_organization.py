@@ -25,7 +25,8 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_markdo
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_markdown import _table
 
 CSV_COLUMNS = ("account_id", "account_name", "ou_path", "host", "region", "key_id", "key_arn", "aliases",
-               "compliance", "reason", "key_state", "rotation_enabled", "rotation_period_days", "actions",
+               "compliance", "reason", "key_state", "rotation_enabled", "rotation_period_days", "creation_date",
+               "next_rotation_date", "last_rotation_date", "last_rotation_type", "key_material_age_days", "actions",
                "exemption_reason", "message")
 
 
@@ -174,7 +175,7 @@ document.getElementById('next').addEventListener('click',function(){if((state.pa
 {state.page++;draw();}});draw();})();
 """
 _TABLE_COLUMNS = ("account_name", "account_id", "ou_path", "region", "key_id", "aliases", "compliance", "reason",
-                  "key_state", "rotation_period_days")
+                  "key_state", "rotation_period_days", "last_rotation_date", "key_material_age_days")
 
 
 def _text(value):

@@ -98,6 +98,7 @@ def check(args, environ, cwd, host, check_mode, started=None):
     _lock(inputs, args)
     settings["fail_on_noncompliant"] = bool(args.get("rotation_fail_on_noncompliant"))
     settings["include_aws_managed"] = bool(args.get("rotation_include_aws_managed"))
+    settings["evidence"] = bool(args.get("rotation_evidence", True))
     return settings, inputs.errors
 
 

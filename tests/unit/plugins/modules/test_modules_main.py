@@ -8,6 +8,7 @@ The AWS side is an in-memory service (the engine's tests cover it against KMS's 
 from __future__ import annotations
 
 import copy
+import datetime
 
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
 from ansible_collections.keyguard.kms.plugins.modules import kms_findings
@@ -24,7 +25,7 @@ def key_id(number):
 
 
 def metadata(number, state="Enabled"):
-    return {"KeyId": key_id(number), "Arn": "arn:aws:kms:%s:%s:key/%s" % (REGION, ACCOUNT, key_id(number)),
+    return {"CreationDate": datetime.datetime(2025, 12, 1, tzinfo=datetime.timezone.utc), "KeyId": key_id(number), "Arn": "arn:aws:kms:%s:%s:key/%s" % (REGION, ACCOUNT, key_id(number)),
             "AWSAccountId": ACCOUNT, "KeyState": state, "KeyManager": "CUSTOMER", "KeySpec": "SYMMETRIC_DEFAULT",
             "Origin": "AWS_KMS"}
 
@@ -63,6 +64,14 @@ class MemoryKms:
 
     def list_tags(self, kid):
         return {}
+
+    def list_rotations(self, kid):
+        if self._key(kid) == key_id(2):
+            return [{"RotationDate": datetime.datetime(2026, 6, 1, tzinfo=datetime.timezone.utc),
+                     "RotationType": "AUTOMATIC"},
+                    {"RotationDate": datetime.datetime(2026, 9, 1, tzinfo=datetime.timezone.utc),
+                     "RotationType": "ON_DEMAND"}]
+        return []
 
 
 class MemoryClients:
@@ -124,6 +133,12 @@ def test_kms_rotation_info_main_summarises_every_key(run_main, monkeypatch):
     assert not failed and result["regions"] == [REGION], "a Region named twice is read once"
     assert [k["compliance"] for k in result["kms_keys"]] == ["NON_COMPLIANT", "COMPLIANT"]
     assert result["kms_keys"][0]["aliases"] == ["alias/one"]
+    never, rotated = result["kms_keys"]
+    assert (never["last_rotation_date"], never["last_rotation_type"]) == (None, None)
+    assert never["key_material_age_days"] >= 365, "never rotated: as old as the key"
+    assert (rotated["last_rotation_date"], rotated["last_rotation_type"]) == ("2026-09-01T00:00:00+00:00", "ON_DEMAND")
+    without, _failed = run_main(kms_rotation_info, {"regions": [REGION], "evidence": False})
+    assert [key["key_material_age_days"] for key in without["kms_keys"]] == [None, None]
     assert result["summary"]["by_compliance"]["COMPLIANT"] == 1 and result["summary"]["by_region"][REGION]["total"] == 2
     none, failed = run_main(kms_rotation_info, {})
     assert failed and "no Region" in none["msg"]
