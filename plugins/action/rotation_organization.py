@@ -5,15 +5,19 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import secrets
 
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import files
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import organization
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import publish
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_organization import ORGANIZATION_RENDERERS
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import names
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import settings as _settings
 
 STATS_KEY = "keyguard_kms_organization"
 
@@ -26,6 +30,32 @@ def read_json(path):
         return None
 
 
+def is_host_report(report):
+    return isinstance(report, dict) and "run" in report and "keys" in report and "schema_version" in report
+
+
+def reports_in_folder(folder):
+    """The latest report of each host in ``folder``: its <host>.json files (not the Organization's, not drafts)."""
+    found = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".json") and not name.startswith((".", "organization")):
+            report = read_json(os.path.join(folder, name))
+            if is_host_report(report):
+                found.append(report)
+    return found
+
+
+def latest_per_host(keys, prefix):
+    """{host folder: the key of its latest <host>.json} among S3 keys <prefix><host>/<started>-<run id>/<host>.json."""
+    latest = {}
+    for key in keys:
+        parts = key[len(prefix):].split("/")
+        if len(parts) == 3 and parts[2] == parts[0] + ".json" and parts[0] != "organization":
+            if parts[0] not in latest or key > latest[parts[0]]:
+                latest[parts[0]] = key
+    return latest
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -33,19 +63,101 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=dict(
-            settings=dict(type="dict", required=True),
-            hosts=dict(type="list", elements="str", required=True),
-        ))
-        settings = args["settings"]
-        hostvars = (task_vars or {}).get("hostvars") or {}
+            settings=dict(type="dict"),
+            hosts=dict(type="list", elements="str"),
+            source=dict(type="str"),
+            report_dir=dict(type="path"),
+            report_s3_uri=dict(type="str"),
+            report_s3_region=dict(type="str"),
+        ), mutually_exclusive=[["hosts", "source"]], required_one_of=[["hosts", "source"]])
+        task_vars = task_vars or {}
+        missing = []
+        if args["source"] is None:
+            settings = args["settings"]
+            reports, missing = self._reports_of_the_play(args["hosts"], task_vars)
+        else:
+            settings, problem = self._summary_settings(args)
+            if problem:
+                result.update(failed=True, msg=problem)
+                return result
+            try:
+                reports = self._reports_of_source(args["source"], settings, task_vars)
+            except (OSError, ValueError) as error:
+                result.update(failed=True, msg="rotation_summary_source %s: %s" % (args["source"], error))
+                return result
+        result.update(self._write(settings, reports, missing))
+        return result
+
+    @staticmethod
+    def _reports_of_the_play(hosts, task_vars):
+        hostvars = task_vars.get("hostvars") or {}
         reports, missing = [], []
-        for host in args["hosts"]:
+        for host in hosts:
             written = (hostvars.get(host) or {}).get("__rotation_report") or {}
             report = read_json(written["history"]) if written.get("history") else None
             if report is None:
                 missing.append(host)
             else:
                 reports.append(report)
+        return reports, missing
+
+    @staticmethod
+    def _summary_settings(args):
+        """The settings of a summary run: where it writes, and where it publishes."""
+        report_dir = os.path.abspath(args["report_dir"] or os.path.join(os.getcwd(), _settings.REPORT_FOLDER_NAME))
+        problem = _settings.folder_error(report_dir)
+        if problem:
+            return None, "rotation_report_dir %s" % problem
+        settings = {"report_dir": report_dir, "mode": "summary", "check_mode": False, "run_id": secrets.token_hex(3),
+                    "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "report_name": "organization", "report_s3_bucket": None, "report_s3_prefix": "",
+                    "report_s3_region": args["report_s3_region"]}
+        if args["report_s3_uri"]:
+            bucket, prefix, problem = _settings.parse_s3_uri("rotation_report_s3_uri", args["report_s3_uri"])
+            if problem:
+                return None, problem
+            settings.update(report_s3_bucket=bucket, report_s3_prefix=prefix)
+        return settings, None
+
+    def _reports_of_source(self, source, settings, task_vars):
+        if not source.startswith("s3://"):
+            folder = os.path.abspath(os.path.expanduser(source))
+            if not os.path.isdir(folder):
+                raise ValueError("is neither a folder nor an S3 URI (s3://bucket/prefix)")
+            return reports_in_folder(folder)
+        bucket, prefix, problem = _settings.parse_s3_uri("rotation_summary_source", source)
+        if problem:
+            raise ValueError(problem)
+        client = self._s3_client(settings, task_vars)
+        keys = []
+        try:
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                keys.extend(item["Key"] for item in page.get("Contents") or [])
+            reports = []
+            for _host, key in sorted(latest_per_host(keys, prefix).items()):
+                report = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+                if is_host_report(report):
+                    reports.append(report)
+            return reports
+        except Exception as error:  # pylint: disable=broad-except  # botocore's errors, as words for the user
+            raise ValueError("could not be read: %s" % error)
+
+    def _s3_client(self, settings, task_vars):
+        import boto3  # pylint: disable=import-outside-toplevel  # only a summary from S3 needs it
+
+        def given(name):
+            value = task_vars.get(name)
+            return self._templar.template(value) if value else None
+
+        session = boto3.session.Session(
+            profile_name=given("rotation_aws_profile"), aws_access_key_id=given("rotation_aws_access_key"),
+            aws_secret_access_key=given("rotation_aws_secret_key"),
+            aws_session_token=given("rotation_aws_session_token"))
+        region = settings.get("report_s3_region") or os.environ.get("AWS_REGION") or "us-east-1"
+        return session.client("s3", region_name=region, endpoint_url=given("rotation_aws_endpoint_url"))
+
+    @staticmethod
+    def _write(settings, reports, missing):
         folder = settings["report_dir"]
         previous = read_json(os.path.join(folder, "organization.json"))
         report = organization.build_organization(reports, missing, previous, settings["started"],
@@ -56,6 +168,7 @@ class ActionModule(ActionBase):
             files.write_atomically(path, render(report))
             written.append(path)
         history = files.keep_in_history(settings, "organization", ORGANIZATION_RENDERERS["json"][1](report))
-        result.update(changed=False, files=written, history=history, summary=report["summary"],
-                      stats={STATS_KEY: dict(report["summary"], reports=written, history=history)})
-        return result
+        uploads = publish.report_uploads(dict(settings, report_name="organization"), written)
+        return dict(changed=False, files=written, history=history, uploads=uploads, summary=report["summary"],
+                    stats={STATS_KEY: dict(report["summary"], reports=written, history=history,
+                                           report_uris=[upload["uri"] for upload in uploads])})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: rotation_organization
-short_description: Internal to the rotation role - the Organization report across every host of the play
+short_description: Internal to the rotation role - the Organization report across every host of the play or a folder
 version_added: 0.1.0
 description:
   - Internal to the M(keyguard.kms.rotation) role, run once for the play on the controller; calls no AWS API.
@@ -22,14 +22,27 @@ author:
   - keyguard.kms contributors (@keyguard)
 options:
   settings:
-    description: The settings of the rotation role's preflight, of the host the task runs for.
+    description: With O(hosts), the settings of the rotation role's preflight, of the host the task runs for.
     type: dict
-    required: true
   hosts:
     description: The hosts of the play (C(ansible_play_hosts_all)); one without a report of this run is listed as such.
     type: list
     elements: str
-    required: true
+  source:
+    description:
+      - Instead of O(hosts), the reports already written - a folder of C(<host>.json), or the S3 URI they were published
+        to (the latest C(<host>/<started>-<run id>/<host>.json) of each host); the role's C(summary) entry point.
+      - S3 is read with the role's connection variables (C(rotation_aws_profile), keys, C(rotation_aws_endpoint_url)).
+    type: str
+  report_dir:
+    description: With O(source), where the Organization report is written; C(keyguard-reports) in the working directory when unset.
+    type: path
+  report_s3_uri:
+    description: With O(source), the S3 URI whose C(organization/<started>-<run id>/) the files are published under (RV(uploads)).
+    type: str
+  report_s3_region:
+    description: With O(source), the Region of the buckets.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -58,6 +71,11 @@ files:
   returned: always
   type: list
   elements: str
+uploads:
+  description: Where each file goes in S3 (C(src), C(bucket), C(key), C(uri)); empty without an S3 URI.
+  returned: always
+  type: list
+  elements: dict
 history:
   description: This run's Organization report, kept under C(history/organization/).
   returned: always

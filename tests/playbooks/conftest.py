@@ -157,8 +157,8 @@ class Fleet:
         path.write_text(yaml.safe_dump({"all": {"children": {"kms_targets": {"hosts": self.hosts}}}}))
         return str(path)
 
-    def command(self, playbook, check=False, diff=False, extra_vars=None, verbosity=0):
-        command = ["ansible-playbook", "-i", self.inventory(), "keyguard.kms." + playbook]
+    def command(self, playbook, check=False, diff=False, extra_vars=None, verbosity=0, extra_args=()):
+        command = ["ansible-playbook", "-i", self.inventory(), "keyguard.kms." + playbook] + list(extra_args)
         if check:
             command.append("--check")
         if diff:
@@ -180,8 +180,8 @@ class Fleet:
         env.update(extra_env or {})
         return env
 
-    def run(self, playbook, check=False, diff=False, extra_vars=None, verbosity=0, extra_env=None):
-        completed = subprocess.run(self.command(playbook, check, diff, extra_vars, verbosity),
+    def run(self, playbook, check=False, diff=False, extra_vars=None, verbosity=0, extra_env=None, extra_args=()):
+        completed = subprocess.run(self.command(playbook, check, diff, extra_vars, verbosity, extra_args),
                                    env=self.environment(extra_env), capture_output=True, text=True, timeout=900,
                                    check=False)
         return completed.returncode, completed.stdout + completed.stderr

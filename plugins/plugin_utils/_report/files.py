@@ -31,9 +31,10 @@ def write_atomically(path, text):
 
 
 def run_label(settings):
-    """What kind of run a history entry records: report, check (a remediation in check mode) or remediate."""
-    if settings["mode"] == "report":
-        return "report"
+    """What kind of run a history entry records: report, check (a remediation in check mode), remediate, or
+    summary (an Organization report made from reports that are already there)."""
+    if settings["mode"] in ("report", "summary"):
+        return settings["mode"]
     return "check" if settings["check_mode"] else "remediate"
 
 

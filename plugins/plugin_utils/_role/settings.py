@@ -261,27 +261,33 @@ def _lock(inputs, args):
                         "timeout": timeout}
 
 
+def parse_s3_uri(variable, uri):
+    """(bucket, prefix ending in / or empty, None) of an S3 URI, or (None, None, why it is refused)."""
+    match = _S3_URI.match(uri) if isinstance(uri, str) else None
+    if not match:
+        return None, None, "%s must be an S3 URI, for example s3://security-reports/keyguard; got %r" % (
+            variable, uri)
+    problem = bucket_name_error(match.group(1))
+    if problem:
+        return None, None, "%s names bucket %r, which S3 refuses: %s" % (variable, match.group(1), problem)
+    prefix = (match.group(2) or "/").strip("/")
+    return match.group(1), prefix + "/" if prefix else "", None
+
+
 def _report_bucket(inputs, args):
     settings = inputs.settings
     uri = args.get("rotation_report_s3_uri") or None
     settings.update(report_s3_bucket=None, report_s3_prefix="", report_s3_region=None)
     if uri is None:
         return
-    match = _S3_URI.match(uri) if isinstance(uri, str) else None
-    if not match:
-        inputs.error("rotation_report_s3_uri", "must be an S3 URI, for example s3://security-reports/keyguard; "
-                     "got %r" % (uri,))
-        return
-    problem = bucket_name_error(match.group(1))
+    bucket, prefix, problem = parse_s3_uri("rotation_report_s3_uri", uri)
     if problem:
-        inputs.error("rotation_report_s3_uri", "names bucket %r, which S3 refuses: %s" % (match.group(1), problem))
+        inputs.errors.append(problem)
         return
-    prefix = (match.group(2) or "/").strip("/")
     region = args.get("rotation_report_s3_region") or (settings.get("regions") or [None])[0]
     if region:
         inputs.errors.extend("rotation_report_s3_region: " + problem for problem in region_errors([region]))
-    settings.update(report_s3_bucket=match.group(1), report_s3_prefix=prefix + "/" if prefix else "",
-                    report_s3_region=region)
+    settings.update(report_s3_bucket=bucket, report_s3_prefix=prefix, report_s3_region=region)
 
 
 def bucket_name_error(name):
