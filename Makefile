@@ -16,6 +16,7 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(BIN):$(PATH)
 
 .PHONY: test test-checks demo sanity lint units integration molecule compat bench bench-baseline bench-org bench-smoke \
+	bench-organization \
 	changelog-lint collection clean
 
 # Two lanes side by side on the 2 cores CI has: the playbook suites (make integration), and everything else one after
@@ -103,6 +104,15 @@ bench: .venv-awscli/.installed $(VENV)/.bench-installed
 	cd $(abspath build/bench-collections)/ansible_collections/keyguard/kms && \
 		ANSIBLE_COLLECTIONS_PATH=$(abspath build/bench-collections) $(BIN)/python benchmarks/run.py \
 		--aws-cli $(CURDIR)/.venv-awscli/bin/aws --output $(CURDIR)/benchmark-results $(BENCH_ARGS)
+	cd $(abspath build/bench-collections)/ansible_collections/keyguard/kms && \
+		ANSIBLE_COLLECTIONS_PATH=$(abspath build/bench-collections) $(BIN)/python benchmarks/organization.py
+
+# The Organization report from 2,000 accounts' reports, and its page for 300 accounts in chromium.
+bench-organization: $(VENV)/.installed
+	$(MAKE) collection TREE=$(abspath build/bench-collections)
+	cd $(abspath build/bench-collections)/ansible_collections/keyguard/kms && \
+		ANSIBLE_COLLECTIONS_PATH=$(abspath build/bench-collections) $(BIN)/python benchmarks/organization.py \
+		$(BENCH_ORGANIZATION_ARGS)
 
 # The floor section with this role and BASELINE's (a commit; default: before issues 8-11) side by side.
 BASELINE ?= 50d8f8e
