@@ -95,9 +95,9 @@ def main():
         load = chromium_load_seconds(page)
         print("\n| page | accounts | keys | size MB | chromium load s (headless, dump after the script ran) |")
         print("|---|---:|---:|---:|---:|")
-        print("| organization.html | %d | %d | %.1f | %s |" % (args.page_accounts, page_report["summary"]["keys"],
-                                                            os.path.getsize(page) / 1e6,
-                                                            "%.1f" % load if load is not None else "no chromium"))
+        loaded = "%.1f" % load if load is not None else "no chromium"
+        print("| organization.html | %d | %d | %.1f | %s |" % (
+            args.page_accounts, page_report["summary"]["keys"], os.path.getsize(page) / 1e6, loaded))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
