@@ -26,8 +26,8 @@ def key_id(number):
 
 def metadata(number, state="Enabled"):
     return {"CreationDate": datetime.datetime(2025, 12, 1, tzinfo=datetime.timezone.utc), "KeyId": key_id(number),
-            "Arn": "arn:aws:kms:%s:%s:key/%s" % (REGION, ACCOUNT, key_id(number)), "AWSAccountId": ACCOUNT, "KeyState": state, "KeyManager": "CUSTOMER", "KeySpec": "SYMMETRIC_DEFAULT",
-            "Origin": "AWS_KMS"}
+            "Arn": "arn:aws:kms:%s:%s:key/%s" % (REGION, ACCOUNT, key_id(number)), "AWSAccountId": ACCOUNT,
+            "KeyState": state, "KeyManager": "CUSTOMER", "KeySpec": "SYMMETRIC_DEFAULT", "Origin": "AWS_KMS"}
 
 
 class MemoryKms:
