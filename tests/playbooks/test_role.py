@@ -282,27 +282,28 @@ def test_reports_are_published_to_s3_once_per_run_and_a_failed_upload_says_why(e
 def test_the_summary_playbook_makes_one_view_from_a_folder_or_an_s3_prefix(emulator, fleet, new_account, tmp_path):
     """As an AWX workflow node after a sliced job does: the per-host reports are there already."""
     account = new_account()
-    emulator.boto3_client("s3", account).create_bucket(Bucket="security-reports")
+    bucket = "summary-reports-%s" % account  # bucket names are one namespace for every account
+    emulator.boto3_client("s3", account).create_bucket(Bucket=bucket)
     for index in range(3):
         target = new_account()
         seed({"us-east-1": emulator.client(target)}, "us-east-1", kinds=["symmetric_off", "symmetric_on_180"])
         fleet.add_target("target_%d" % index, target, rotation_regions=["us-east-1"],
-                         rotation_report_s3_uri="s3://security-reports/keyguard", aws_account_name="team-%d" % index)
+                         rotation_report_s3_uri="s3://%s/keyguard" % bucket, aws_account_name="team-%d" % index)
     for limit in ("target_0:target_1", "target_2"):  # two slices, each its own run and folder
         code, output = fleet.run("report", extra_vars={"rotation_report_dir": str(tmp_path / limit.replace(":", "-"))},
                                  extra_args=["--limit", limit])
         assert code == 0, output[-3000:]
     connection = {"rotation_aws_access_key": account, "rotation_aws_secret_key": "x", "ansible_python_interpreter":
                   sys.executable, "rotation_aws_endpoint_url": emulator.url, "rotation_report_s3_region": "us-east-1"}
-    code, output = fleet.run("summary", extra_vars=dict(connection, rotation_summary_source="s3://security-reports/keyguard",
+    code, output = fleet.run("summary", extra_vars=dict(connection, rotation_summary_source="s3://%s/keyguard" % bucket,
                                                         rotation_report_dir=str(tmp_path / "summary"),
-                                                        rotation_report_s3_uri="s3://security-reports/keyguard"))
+                                                        rotation_report_s3_uri="s3://%s/keyguard" % bucket))
     assert code == 0, output[-3000:]
     overview = json.loads((tmp_path / "summary" / "organization.json").read_text())
     assert (overview["summary"]["accounts"], overview["summary"]["keys"]) == (3, 6)
     assert sorted(account_row["account_name"] for account_row in overview["by_account"]) == ["team-0", "team-1", "team-2"]
     published = [item["Key"] for item in emulator.boto3_client("s3", account).list_objects_v2(
-        Bucket="security-reports", Prefix="keyguard/organization/")["Contents"]]
+        Bucket=bucket, Prefix="keyguard/organization/")["Contents"]]
     assert sorted(key.rsplit("/", 1)[1] for key in published) == sorted(
         ["organization.csv", "organization.html", "organization.json", "organization.junit.xml", "organization.md"])
     code, output = fleet.run("summary", extra_vars={"rotation_summary_source": str(tmp_path / "target_0-target_1"),
