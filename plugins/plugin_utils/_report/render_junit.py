@@ -15,6 +15,27 @@ from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotatio
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.model import EXEMPT
 
 
+def key_case(suite, counts, region, name, compliance, reason, failure_text, skipped_message):
+    """One key's test case: an error for a key in error, a failure for a non-compliant one, skipped for one not
+    applicable or exempt; ``counts`` (tests, failures, errors, skipped) are kept up."""
+    counts["tests"] += 1
+    case = ElementTree.SubElement(suite, "testcase", classname="KMS.4.%s" % region, name=name)
+    if compliance == rotation.ERROR:
+        counts["errors"] += 1
+        ElementTree.SubElement(case, "error", message=str(reason)).text = failure_text or ""
+    elif compliance == rotation.NON_COMPLIANT:
+        counts["failures"] += 1
+        ElementTree.SubElement(case, "failure", message=str(reason)).text = failure_text or ""
+    elif compliance in (rotation.NOT_APPLICABLE, EXEMPT):
+        counts["skipped"] += 1
+        ElementTree.SubElement(case, "skipped", message=str(skipped_message))
+    return case
+
+
+def xml_document(suites):
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
+
+
 def report_junit(report):
     """JUnit XML: one test case per key; failures are non-compliant keys, errors are keys in error."""
     run = report["run"]
@@ -23,20 +44,11 @@ def report_junit(report):
     suite = ElementTree.SubElement(suites, "testsuite", name=suite_name.strip())
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for key in report["keys"]:
-        counts["tests"] += 1
         label = key["key_id"] + (" (%s)" % ", ".join(key["aliases"]) if key["aliases"] else "")
-        case = ElementTree.SubElement(suite, "testcase", classname="KMS.4.%s" % key["region"], name=label)
         after = key["after"]
-        if after["compliance"] == rotation.ERROR:
-            counts["errors"] += 1
-            ElementTree.SubElement(case, "error", message=str(after["reason"])).text = key["error"] or ""
-        elif after["compliance"] == rotation.NON_COMPLIANT:
-            counts["failures"] += 1
-            ElementTree.SubElement(case, "failure", message=str(after["reason"])).text = key["message"] or ""
-        elif after["compliance"] in (rotation.NOT_APPLICABLE, EXEMPT):
-            counts["skipped"] += 1
-            message = key["exemption_reason"] if key["exempt"] else after["reason"]
-            ElementTree.SubElement(case, "skipped", message=str(message))
+        case = key_case(suite, counts, key["region"], label, after["compliance"], after["reason"],
+                        key["error"] if after["compliance"] == rotation.ERROR else key["message"],
+                        key["exemption_reason"] if key["exempt"] else after["reason"])
         if key["actions"]:
             ElementTree.SubElement(case, "system-out").text = "%s: %s" % (
                 "planned" if run.get("check_mode") else "performed", ", ".join(key["actions"]))
@@ -49,4 +61,4 @@ def report_junit(report):
     for name, value in counts.items():
         suite.set(name, str(value))
         suites.set(name, str(value))
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
+    return xml_document(suites)

@@ -19,8 +19,8 @@ import io
 import json
 from xml.etree import ElementTree
 
-from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
-from ansible_collections.keyguard.kms.plugins.plugin_utils._report import model
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_junit import key_case
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_junit import xml_document
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_markdown import _cell
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_markdown import _table
 
@@ -92,23 +92,14 @@ def organization_junit(report):
         suite = ElementTree.SubElement(suites, "testsuite", name="keyguard.kms rotation %s" % host)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for row in rows:
-            counts["tests"] += 1
-            case = ElementTree.SubElement(suite, "testcase", classname="KMS.4.%s" % row["region"], name=row["key_id"])
-            if row["compliance"] == rotation.ERROR:
-                counts["errors"] += 1
-                ElementTree.SubElement(case, "error", message=str(row["reason"])).text = row["message"] or ""
-            elif row["compliance"] == rotation.NON_COMPLIANT:
-                counts["failures"] += 1
-                ElementTree.SubElement(case, "failure", message=str(row["reason"])).text = row["message"] or ""
-            elif row["compliance"] in (rotation.NOT_APPLICABLE, model.EXEMPT):
-                counts["skipped"] += 1
-                ElementTree.SubElement(case, "skipped", message=str(row["exemption_reason"] or row["reason"]))
+            key_case(suite, counts, row["region"], row["key_id"], row["compliance"], row["reason"], row["message"],
+                     row["exemption_reason"] or row["reason"])
         for name, value in counts.items():
             suite.set(name, str(value))
             totals[name] += value
     for name, value in totals.items():
         suites.set(name, str(value))
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
+    return xml_document(suites)
 
 
 _COLOURS = {"COMPLIANT": "#2e7d32", "NON_COMPLIANT": "#c62828", "ERROR": "#6a1b9a", "EXEMPT": "#757575",
