@@ -35,10 +35,11 @@ def is_host_report(report):
 
 
 def reports_in_folder(folder):
-    """The latest report of each host in ``folder``: its <host>.json files (not the Organization's, not drafts)."""
+    """The latest report of each host in ``folder``: its <host>.json files (not the Organization's, not drafts).
+    A host's own name is never organization (names.RESERVED), but may begin so (organization-prod)."""
     found = []
     for name in sorted(os.listdir(folder)):
-        if name.endswith(".json") and not name.startswith((".", "organization")):
+        if name.endswith(".json") and not name.startswith(".") and name != "organization.json":
             report = read_json(os.path.join(folder, name))
             if is_host_report(report):
                 found.append(report)
@@ -104,8 +105,7 @@ class ActionModule(ActionBase):
     @staticmethod
     def _summary_settings(args):
         """The settings of a summary run: where it writes, and where it publishes."""
-        report_dir = os.path.abspath(args["report_dir"] or os.path.join(os.getcwd(), _settings.REPORT_FOLDER_NAME))
-        problem = _settings.folder_error(report_dir)
+        report_dir, problem = _settings.report_folder(args["report_dir"], os.getcwd())
         if problem:
             return None, "rotation_report_dir %s" % problem
         settings = {"report_dir": report_dir, "mode": "summary", "check_mode": False, "run_id": secrets.token_hex(3),

@@ -4,7 +4,7 @@
 
 """Bring keys' rotation to the desired state: read, plan, then act (or predict).
 
-Glue between the pure planning in ``_rotation`` and the KMS calls in ``_kms``.
+Glue between the pure planning in ``_rules.rotation`` and the KMS calls in ``_aws.kms``.
 The plan decides; this module maps its steps to calls with a table. One key's
 failure is recorded on that key and never stops the others; a key whose plan
 fails half-way says what was done, its real state, and how to finish.

@@ -223,13 +223,9 @@ def _credentials(inputs, args):
 
 def _files(inputs, args, cwd):
     settings = inputs.settings
-    report_dir = args.get("rotation_report_dir")
-    if report_dir is None:
-        report_dir = os.path.join(cwd, REPORT_FOLDER_NAME)
-    problem = folder_error(report_dir)
+    settings["report_dir"], problem = report_folder(args.get("rotation_report_dir"), cwd)
     if problem:
         inputs.error("rotation_report_dir", problem)
-    settings["report_dir"] = os.path.abspath(os.path.expanduser(report_dir)) if report_dir else None
     formats = args.get("rotation_report_formats")
     formats = list(REPORT_FORMATS) if formats is None else formats
     if not isinstance(formats, list) or not set(formats) <= set(REPORT_FORMATS):
@@ -309,6 +305,14 @@ def bucket_name_error(name):
         if name.endswith(suffix):
             return "the suffix %s is reserved" % suffix
     return None
+
+
+def report_folder(given, cwd):
+    """(absolute path or None, why reports cannot be written there or None) of rotation_report_dir; unset, the
+    keyguard-reports folder of ``cwd``. The folder is created and tried for writing."""
+    report_dir = os.path.join(cwd, REPORT_FOLDER_NAME) if given is None else given
+    problem = folder_error(report_dir)
+    return (os.path.abspath(os.path.expanduser(report_dir)) if report_dir else None), problem
 
 
 def folder_error(path):
