@@ -75,6 +75,33 @@ options:
     type: str
     choices: [keep, cancel]
     default: keep
+  max_key_material_age_days:
+    description:
+      - The cryptoperiod - the oldest the key material in use may be, in days. Unset (the default), only
+        automatic rotation is judged and set, which is what KMS.4 checks.
+      - When set, a key whose current material (from its last rotation of any type, or its creation when it never
+        rotated) is older gets C(RotateKeyOnDemand) after its automatic rotation is set; its result says why
+        (C(KEY_MATERIAL_TOO_OLD), with the age and the limit) and RV(key_material) shows the material before and
+        after. Needs one C(ListKeyRotations) per key.
+      - KMS allows 25 on-demand rotations per key, ever. A key with no more than O(on_demand_rotations_reserve) left
+        is reported (C(ON_DEMAND_ROTATIONS_RESERVED)) and not rotated; one with none left is
+        C(ON_DEMAND_ROTATIONS_EXHAUSTED). An automatic rotation due within 20 minutes defers the key to the next run
+        (C(KEY_MATERIAL_ROTATION_DEFERRED)), as does KMS's C(ConflictException); an on-demand rotation still running
+        is not started again (C(ON_DEMAND_ROTATION_IN_PROGRESS)). None of these fails the task.
+      - Keys with imported material (C(Origin=EXTERNAL)) are rotated only to new material their owner has already
+        imported (C(ImportKeyMaterial) with C(ImportType=NEW_KEY_MATERIAL)); without it, or for a multi-Region one,
+        they are C(IMPORTED_MATERIAL_TOO_OLD), the owner's to renew. Seeing imported material not rotated to yet
+        needs a botocore whose KMS model has C(IncludeKeyMaterial) (mid-2025 or later); with an older one such keys
+        are reported, not rotated.
+      - A multi-Region replica is never rotated (its primary is); its RV(key_material) is its primary's.
+      - Ignored with O(state=disabled).
+    type: int
+  on_demand_rotations_reserve:
+    description:
+      - How many of a key's 25 on-demand rotations the module never spends, so that its owner keeps some for an
+        emergency such as suspected exposure of the material.
+    type: int
+    default: 3
   interrupted_rescues_file:
     description:
       - A file on the host running the module that it writes only if its run is killed (for example
@@ -120,7 +147,8 @@ attributes:
     description: Makes no write call and predicts exactly the actions and results of a real run.
   diff_mode:
     support: full
-    description: Shows, per key, the key state, rotation status and rotation period before and after.
+    description: Shows, per key, the key state, rotation status and rotation period before and after, and with
+      O(max_key_material_age_days) the key material's age.
 extends_documentation_fragment:
   - keyguard.kms.kms_tuning
   - keyguard.kms.assume_role
@@ -155,6 +183,12 @@ EXAMPLES = r"""
       - arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
       - arn:aws:kms:us-east-1:111122223333:alias/orders
     regions: [eu-west-1, us-east-1]
+
+- name: Cryptoperiod | Rotation on, and no key material older than a year (PCI DSS 3.6.4)
+  keyguard.kms.kms_rotation:
+    key_ids: "{{ all_keys }}"
+    rotation_period_days: 365
+    max_key_material_age_days: 365
 
 - name: Report only, with the changes that would be made
   keyguard.kms.kms_rotation:
@@ -231,6 +265,10 @@ reason:
       C(MULTI_REGION_REPLICA), C(KEY_DISABLED), C(PENDING_DELETION), C(PENDING_REPLICA_DELETION),
       C(KEY_NOT_USABLE), C(ROTATION_DISABLED), C(ROTATION_ENABLED), C(ROTATION_PERIOD_MISMATCH),
       C(INVALID_KEY_REFERENCE) or, for C(ERROR), the AWS error code.
+    - With O(max_key_material_age_days), also C(KEY_MATERIAL_TOO_OLD), C(IMPORTED_MATERIAL_TOO_OLD),
+      C(ON_DEMAND_ROTATIONS_RESERVED), C(ON_DEMAND_ROTATIONS_EXHAUSTED), C(ON_DEMAND_ROTATION_IN_PROGRESS) and
+      C(KEY_MATERIAL_ROTATION_DEFERRED). A key whose rotation is off and whose material is too old says
+      C(ROTATION_DISABLED), and its message says both.
   returned: when O(key_id) is used
   type: str
 message:
@@ -245,6 +283,14 @@ actions:
   type: list
   elements: str
   sample: [CancelKeyDeletion, EnableKey, EnableKeyRotation]
+key_material:
+  description:
+    - With O(max_key_material_age_days), the key's current material after the run (predicted in check mode) -
+      C(key_material_age_days), C(last_rotation_date), C(last_rotation_type) (C(AUTOMATIC) or C(ON_DEMAND)),
+      C(on_demand_rotations_used), C(on_demand_rotations_left), C(pending_key_material) (new imported material
+      waits) and, for a replica, C(from_primary). C(before.key_material_age_days) is the age as found.
+  returned: with O(max_key_material_age_days), for keys that have key material to judge
+  type: dict
 before:
   description: Key state, rotation enabled and rotation period as found; null when the key could not be read.
   returned: when O(key_id) is used
@@ -296,10 +342,12 @@ from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce impor
 from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce import RotationEnforcer
 from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce import enforce_in_regions
 from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce import half_done_message
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.material import MaterialReader
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import material as material_rules
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._runtime.run_watch import stop_when_run_ends
 
-DIFF_FIELDS = ("key_state", "rotation_enabled", "rotation_period_days")
+DIFF_FIELDS = ("key_state", "rotation_enabled", "rotation_period_days", "key_material_age_days")
 
 
 def argument_errors(params, regions):
@@ -311,6 +359,7 @@ def argument_errors(params, regions):
     problem = rotation.period_error(params["rotation_period_days"])
     if problem:
         errors.append(problem)
+    errors += material_rules.limit_errors(params["max_key_material_age_days"], params["on_demand_rotations_reserve"])
     if params["key_ids"] is not None and not params["key_ids"]:
         errors.append("key_ids is empty: give at least one key ID, key ARN, alias name or alias ARN")
     note = params["interrupted_rescues_file"]
@@ -335,7 +384,7 @@ def write_interrupted_rescues(path, half_done):
 
 
 def key_diff(result):
-    after = dict((field, result.get(field)) for field in DIFF_FIELDS)
+    after = dict((field, result.get(field)) for field in DIFF_FIELDS if field in result)
     return {
         "before": result.get("before") or after,
         "after": after,
@@ -359,6 +408,8 @@ def main():
         rotation_period_days=dict(type="int"),
         rotation_period_mode=dict(type="str", default="exact", choices=["exact", "maximum"]),
         pending_deletion=dict(type="str", default="keep", choices=["keep", "cancel"]),
+        max_key_material_age_days=dict(type="int", no_log=False),
+        on_demand_rotations_reserve=dict(type="int", default=material_rules.DEFAULT_ON_DEMAND_RESERVE),
         interrupted_rescues_file=dict(type="path"),
     )
     argument_spec.update(tuning_argument_spec(concurrency=8))
@@ -377,15 +428,18 @@ def main():
     if errors:
         module.fail_json(msg="Invalid arguments: " + "; ".join(errors))
     desired = rotation.desired_rotation(params["state"], params["rotation_period_days"], params["rotation_period_mode"],
-                                        params["pending_deletion"])
+                                        params["pending_deletion"], params["max_key_material_age_days"],
+                                        params["on_demand_rotations_reserve"])
     module.require_botocore_at_least(BOTOCORE_WITH_ROTATION_PERIODS, reason="to read and set KMS rotation periods")
 
     clients = ClientFactory(module)
     caller_account = clients.caller_account(regions[0])
 
+    service = clients.services_by_region(KmsService)
+
     def enforcer(region):
-        return RotationEnforcer(clients.service(KmsService, region), desired, module.check_mode, params["concurrency"],
-                                caller_account, partition_of(region), half_done)
+        return RotationEnforcer(service(region), desired, module.check_mode, params["concurrency"],
+                                caller_account, partition_of(region), half_done, MaterialReader(service(region), service))
 
     references = params["key_ids"] if params["key_ids"] is not None else [params["key_id"]]
     try:

@@ -63,13 +63,27 @@ options:
     description:
       - A key rotating less often than this is C(NON_COMPLIANT) with reason C(ROTATION_PERIOD_MISMATCH).
     type: int
+  max_key_material_age_days:
+    description:
+      - The cryptoperiod to judge against, in days - the oldest the key material in use may be. A key whose rotation
+        is on but whose current material is older is C(NON_COMPLIANT) with reason C(KEY_MATERIAL_TOO_OLD) (or
+        another cryptoperiod reason, as M(keyguard.kms.kms_rotation) gives them); unset, only KMS.4 is judged.
+      - Reads each key's rotation history whatever O(evidence) says; a key whose history cannot be read is then
+        C(ERROR), because its verdict rests on it.
+    type: int
+  on_demand_rotations_reserve:
+    description:
+      - As in M(keyguard.kms.kms_rotation) - a key with no more than this many of its 25 on-demand rotations left is
+        judged C(ON_DEMAND_ROTATIONS_RESERVED) rather than C(KEY_MATERIAL_TOO_OLD).
+    type: int
+    default: 3
   evidence:
     description:
       - Read each key's rotation history (C(ListKeyRotations)) for the evidence an auditor asks for - when its key
         material was last replaced (RV(kms_keys[].last_rotation_date)), how (RV(kms_keys[].last_rotation_type)) and
         how old the material is (RV(kms_keys[].key_material_age_days)).
-      - Only keys that can have a history are asked (customer managed symmetric keys, not pending deletion, not
-        replicas), paced to the operation's quota of 100 requests per second, ten times below
+      - Only keys that can have a history are asked (customer managed symmetric keys, not pending deletion); a
+        multi-Region replica shows its primary's, read once in the primary's Region. Paced to the operation's quota of 100 requests per second, ten times below
         C(GetKeyRotationStatus)'s. V(false) leaves the three fields null and saves that call per key.
       - A history that cannot be read (for example C(kms:ListKeyRotations) not granted) leaves the evidence out with
         a warning; the verdict does not depend on it.
@@ -151,6 +165,18 @@ kms_keys:
       description: Days since the last rotation, or since the key's creation when it never rotated; null when not read.
       type: int
       returned: always
+    on_demand_rotations_left:
+      description: How many of the 25 on-demand rotations KMS allows a key are left; null when not read.
+      type: int
+      returned: always
+    pending_key_material:
+      description: For imported key material, whether new material was imported and waits to be rotated to.
+      type: bool
+      returned: always
+    key_material_from_primary:
+      description: For a multi-Region replica, the primary key whose material the evidence fields describe.
+      type: str
+      returned: always
     compliance:
       description:
         - C(COMPLIANT), C(NON_COMPLIANT), C(NOT_APPLICABLE) or C(ERROR), judged against O(state) (KMS.4 by default).
@@ -199,6 +225,7 @@ region_results:
     - {region: eu-west-1, keys: 12, error: null, aliases_listed: true, warnings: []}
 """
 
+
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import assume_role_argument_spec
@@ -213,6 +240,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._aws.regions import r
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
 from ansible_collections.keyguard.kms.plugins.module_utils._engine.discovery import RegionScanner
 from ansible_collections.keyguard.kms.plugins.module_utils._engine.discovery import summarize_keys
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import material as material_rules
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
 from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
@@ -223,6 +251,7 @@ def argument_errors(params, regions):
     errors = connection_errors(params, regions, DEFAULT_RATE_LIMITS)
     if params["max_rotation_period_days"] is not None and params["max_rotation_period_days"] < 1:
         errors.append("max_rotation_period_days must be a number of days above 0")
+    errors += material_rules.limit_errors(params["max_key_material_age_days"], params["on_demand_rotations_reserve"])
     if params["tag_filters"] is not None:
         problem = selection.tag_filter_error(params["tag_filters"])
         if problem:
@@ -240,6 +269,8 @@ def main():
         state=dict(type="str", default="enabled", choices=["enabled", "disabled"]),
         max_rotation_period_days=dict(type="int"),
         evidence=dict(type="bool", default=True),
+        max_key_material_age_days=dict(type="int", no_log=False),
+        on_demand_rotations_reserve=dict(type="int", default=material_rules.DEFAULT_ON_DEMAND_RESERVE),
     )
     argument_spec.update(tuning_argument_spec(concurrency=16))
     argument_spec.update(assume_role_argument_spec())
@@ -257,16 +288,20 @@ def main():
         "tag_filters": selection.normalize_tag_filter(params["tag_filters"]),
         "include_tags": params["tags"],
         "include_aws_managed": params["include_aws_managed"],
-        "desired": rotation.kms4_desired(params["max_rotation_period_days"], params["state"]),
+        "desired": rotation.kms4_desired(params["max_rotation_period_days"], params["state"],
+                                         params["max_key_material_age_days"], params["on_demand_rotations_reserve"]),
         "concurrency": params["concurrency"],
         "evidence": params["evidence"],
     }
     clients = ClientFactory(module)
+    service = clients.services_by_region(KmsService)
+
+    options["service_for_region"] = service
 
     def scan(region):
         scanner = None
         try:
-            scanner = RegionScanner(clients.service(KmsService, region), options)
+            scanner = RegionScanner(service(region), options)
             records = scanner.scan()
         except AwsError as error:
             return [], {"region": region, "keys": 0, "error": "%s: %s" % (region, error.message),

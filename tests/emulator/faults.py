@@ -28,7 +28,7 @@ from operations import credential
 QUOTAS = {
     "ListKeys": 500, "ListAliases": 500, "DescribeKey": 2000, "GetKeyRotationStatus": 1000,
     "ListResourceTags": 2000, "ListKeyRotations": 100, "EnableKeyRotation": 15, "DisableKeyRotation": 5, "CancelKeyDeletion": 5,
-    "EnableKey": 5, "GetFindings": 3, "BatchUpdateFindings": 10,
+    "EnableKey": 5, "RotateKeyOnDemand": 5, "GetFindings": 3, "BatchUpdateFindings": 10,
 }
 BURSTS = {"GetFindings": 6, "BatchUpdateFindings": 30}
 FAULTED_SERVICES = ("kms", "securityhub", "organizations", "account")

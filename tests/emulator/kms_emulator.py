@@ -9,6 +9,8 @@ patches moto in-process and serves it on loopback, with two extra endpoints:
 * ``GET /_emulator/requests`` / ``DELETE /_emulator/requests``: the operations
   received so far (service, operation, account, Region, key), to prove what was called.
 * ``GET /_emulator/findings``: every Security Hub finding (see securityhub_rules.py).
+* ``POST /_emulator/key-material``: set a key's age, rotation history, an on-demand rotation in progress or
+  its next automatic rotation, which no KMS call can (see set_key_material).
 * ``/_emulator/faults``: throttling, quotas, latency, errors, dropped connections,
   denials and eventual consistency on demand, per account (see faults.py).
 
@@ -79,6 +81,24 @@ class ValidationException(JsonRESTError):
         super().__init__("ValidationException", message)
 
 
+class ConflictException(JsonRESTError):
+    code = 400
+
+    def __init__(self, message):
+        super().__init__("ConflictException", message)
+
+
+class LimitExceededException(JsonRESTError):
+    code = 400
+
+    def __init__(self, message):
+        super().__init__("LimitExceededException", message)
+
+
+ON_DEMAND_ROTATION_LIMIT = 25
+CONFLICT_WINDOW = timedelta(minutes=20)
+
+
 class LazyPrivateKey:
     """moto makes an RSA key for every key it creates; only sign/verify need it."""
 
@@ -144,6 +164,9 @@ def _key_init(self, *args, **kwargs):
     self.rotation_period_days = None
     self.next_rotation_date = None
     self.custom_key_store_id = None
+    self.on_demand_started = None
+    self.automatic_rotation_running = False
+    self.pending_key_material = False
     if self.origin == "EXTERNAL":
         # Real KMS creates keys for imported material without any: PendingImport.
         self.key_state = "PendingImport"
@@ -254,7 +277,70 @@ def _get_key_rotation_status(self):
     if enabled and key.rotation_period_days:
         result["RotationPeriodInDays"] = key.rotation_period_days
         result["NextRotationDate"] = key.next_rotation_date.timestamp()
+    if key.on_demand_started is not None:
+        result["OnDemandRotationStartDate"] = key.on_demand_started.timestamp()
     return json.dumps(result)
+
+
+def _on_demand_refusal(key):
+    """The error real KMS returns for RotateKeyOnDemand on this key, or None."""
+    arn = key.arn
+    if key.key_manager == "AWS":
+        return UnsupportedOperationException(f"{arn} is an AWS managed key; it cannot be rotated on demand.")
+    if _is_custom_key_store(key):
+        return UnsupportedOperationException(f"{arn} is in a custom key store; it cannot be rotated on demand.")
+    if key.key_spec != "SYMMETRIC_DEFAULT":
+        return UnsupportedOperationException(f"{arn} has key spec {key.key_spec}; only symmetric encryption keys "
+                                             "can be rotated on demand.")
+    if _is_replica(key):
+        return UnsupportedOperationException(f"{arn} is a multi-Region replica key; rotate its primary key.")
+    if key.origin == "EXTERNAL" and key.multi_region:
+        return UnsupportedOperationException(f"{arn} is a multi-Region key with imported key material; it cannot be "
+                                             "rotated on demand.")
+    if key.key_state == "Disabled":
+        return DisabledException(f"{arn} is disabled.")
+    if key.key_state != "Enabled":
+        return KMSInvalidStateException(f"{arn} is {key.key_state}.")
+    if key.origin == "EXTERNAL" and not key.pending_key_material:
+        return KMSInvalidStateException(f"{arn} has no new key material in PENDING_ROTATION state; import new key "
+                                        "material first.")
+    due = key.next_rotation_date if key.key_rotation_status else None
+    if key.on_demand_started is not None or key.automatic_rotation_running or (
+            due is not None and due - _now() <= CONFLICT_WINDOW):
+        return ConflictException(f"{arn}: an automatic rotation is in progress or scheduled within 20 minutes.")
+    if sum(1 for item in key.rotations if item["RotationType"] == "ON_DEMAND") >= ON_DEMAND_ROTATION_LIMIT:
+        return LimitExceededException(f"{arn} has reached the limit of {ON_DEMAND_ROTATION_LIMIT} on-demand "
+                                      "rotations.")
+    return None
+
+
+def _rotate_key_on_demand(self):
+    key = _key_from_request(self)
+    refusal = _on_demand_refusal(key)
+    if refusal:
+        raise refusal
+    # Real KMS starts the rotation and finishes it a little later; here it is done at once.
+    key.rotations.append({"KeyId": key.id, "RotationDate": _now().timestamp(), "RotationType": "ON_DEMAND"})
+    key.pending_key_material = False
+    return json.dumps({"KeyId": key.id})
+
+
+def _import_key_material(self):
+    """ImportKeyMaterial without the cryptography: the first import makes the key usable; NEW_KEY_MATERIAL
+    adds material that waits (PENDING_ROTATION) for an on-demand rotation."""
+    key = _key_from_request(self)
+    if key.origin != "EXTERNAL":
+        raise UnsupportedOperationException(f"{key.arn} does not have imported key material.")
+    if self._get_param("ImportType") == "NEW_KEY_MATERIAL":
+        if key.key_state == "PendingImport":
+            raise KMSInvalidStateException(f"{key.arn} has no key material yet: import EXISTING_KEY_MATERIAL first.")
+        if key.multi_region:
+            raise UnsupportedOperationException(f"{key.arn} is a multi-Region key: it cannot take new key material.")
+        key.pending_key_material = True
+    elif key.key_state == "PendingImport":
+        key.key_state = "Enabled"
+        key.enabled = True
+    return json.dumps({"KeyId": key.arn, "KeyMaterialId": "material-%d" % (len(key.rotations) + 1)})
 
 
 def _switch_key(response, enabled):
@@ -378,12 +464,42 @@ def _list_resource_tags(self):
     return _page(self, "ListResourceTags", tags, "Tags")
 
 
-_original_list_key_rotations = KmsResponse.list_key_rotations
-
-
 def _list_key_rotations(self):
-    _checked_limit(self, "ListKeyRotations")
-    return _original_list_key_rotations(self)
+    key = _key_from_request(self)
+    if key.key_state in ("PendingDeletion", "PendingReplicaDeletion", "PendingImport", "Unavailable"):
+        raise KMSInvalidStateException(f"{key.arn} is {key.key_state}.")
+    if key.key_manager != "AWS" and (key.key_spec != "SYMMETRIC_DEFAULT" or _is_custom_key_store(key)):
+        raise UnsupportedOperationException(f"{key.arn} has key spec {key.key_spec}; it has no rotations to list.")
+    include = self._get_param("IncludeKeyMaterial") or "ROTATIONS_ONLY"
+    if include not in ("ROTATIONS_ONLY", "ALL_KEY_MATERIAL"):
+        raise ValidationException(f"Value '{include}' at 'includeKeyMaterial' failed to satisfy constraint.")
+    rotations = sorted(key.rotations, key=lambda item: item["RotationDate"])
+    items = [dict(item, KeyId=key.arn) for item in rotations]
+    if include == "ALL_KEY_MATERIAL" and key.pending_key_material:
+        items.append({"KeyId": key.arn, "KeyMaterialId": "pending", "KeyMaterialState": "PENDING_ROTATION",
+                      "ImportState": "IMPORTED"})
+    return _page(self, "ListKeyRotations", items, "Rotations")
+
+
+def set_key_material(account, region, body):
+    """Test seeding: what no KMS call can set. ``body``: key_id and any of created_days_ago, rotations (a list of
+    {days_ago, type}), on_demand_in_progress (bool), automatic_rotation_in_progress (bool: no read shows it, but
+    RotateKeyOnDemand answers ConflictException), next_rotation_in_minutes."""
+    backend = kms_backends[account][region]
+    key = backend.keys[backend.get_key_id(body["key_id"])]
+    now = _now()
+    if "created_days_ago" in body:
+        key.creation_date = (now - timedelta(days=body["created_days_ago"])).timestamp()
+    if "rotations" in body:
+        key.rotations = [{"KeyId": key.id, "RotationDate": (now - timedelta(days=item["days_ago"])).timestamp(),
+                          "RotationType": item.get("type", "AUTOMATIC")} for item in body["rotations"]]
+    if "on_demand_in_progress" in body:
+        key.on_demand_started = now - timedelta(minutes=5) if body["on_demand_in_progress"] else None
+    if "automatic_rotation_in_progress" in body:
+        key.automatic_rotation_running = bool(body["automatic_rotation_in_progress"])
+    if "next_rotation_in_minutes" in body:
+        key.next_rotation_date = now + timedelta(minutes=body["next_rotation_in_minutes"])
+    return {"key_id": key.id}
 
 
 @functools.cache  # moto is patched once per process
@@ -408,6 +524,8 @@ def apply_kms_rules():
     KmsResponse.list_aliases = _list_aliases
     KmsResponse.list_resource_tags = _list_resource_tags
     KmsResponse.list_key_rotations = _list_key_rotations
+    KmsResponse.rotate_key_on_demand = _rotate_key_on_demand
+    KmsResponse.import_key_material = _import_key_material
 
 
 # --- state and request recording --------------------------------------------
@@ -435,6 +553,9 @@ def snapshot_state(account=None):
                     "rotation_enabled": key.key_rotation_status,
                     "rotation_period_days": key.rotation_period_days,
                     "next_rotation_date": _iso(key.next_rotation_date),
+                    "rotations": sorted(item["RotationDate"] for item in key.rotations),
+                    "on_demand_rotations": sum(1 for item in key.rotations if item["RotationType"] == "ON_DEMAND"),
+                    "pending_key_material": key.pending_key_material,
                     "deletion_date": _iso(key.deletion_date),
                     "aliases": sorted(key.aliases),
                     "tags": backend.tagger.list_tags_for_resource(key.id),
@@ -456,6 +577,10 @@ class RecordingApp:
         account = (parse_qs(environ.get("QUERY_STRING", "")).get("account") or [None])[0]
         if path == "/_emulator/state":
             return self._json(start_response, snapshot_state(account))
+        if path == "/_emulator/key-material" and environ["REQUEST_METHOD"] == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            return self._json(start_response, set_key_material(body["account"], body["region"], body))
         if path == "/_emulator/findings":
             return self._json(start_response, all_findings())
         if path == "/_emulator/requests":

@@ -67,6 +67,10 @@ class Emulator:
         """Inject faults into this account's KMS calls (see tests/emulator/faults.py)."""
         self._get("/_emulator/faults", "POST", dict(config, account=account))
 
+    def set_key_material(self, account, region, key_id, **material):
+        """Age a key, give it a rotation history, or a rotation in progress (see set_key_material in the emulator)."""
+        self._get("/_emulator/key-material", "POST", dict(material, account=account, region=region, key_id=key_id))
+
     def clear_faults(self, account):
         self._get("/_emulator/faults?account=%s" % account, "DELETE")
 

@@ -130,3 +130,36 @@ def test_without_security_hub_actions_and_the_option_off_nothing_changes(enforce
     code, output = fleet.run("remediate")
     assert code != 0 and "Security Hub findings could not be read" in output
     assert "grant securityhub:GetFindings" in output
+
+
+def test_cryptoperiod_needs_rotate_key_on_demand_which_only_the_remediate_policy_grants(enforced, fleet):
+    """Runs last in its group: it ages the keys the earlier tests left rotating."""
+    emulator, credentials = enforced
+    assert "kms:RotateKeyOnDemand" in actions(policy("remediate"))
+    assert "kms:RotateKeyOnDemand" not in actions(policy("readonly"))
+    assert "kms:ListKeyRotations" in actions(policy("readonly"))
+    aged = [entry["metadata"]["KeyId"] for entry in emulator.state(ACCOUNT)
+            if entry["region"] == "us-east-1" and entry["metadata"]["KeyState"] == "Enabled"
+            and entry["metadata"]["KeySpec"] == "SYMMETRIC_DEFAULT" and entry["metadata"]["KeyManager"] == "CUSTOMER"]
+    assert aged
+    for key_id in aged:
+        emulator.set_key_material(ACCOUNT, "us-east-1", key_id, created_days_ago=1000)
+    variables = {"rotation_max_key_material_age_days": 365}
+    target(fleet, emulator, credentials, "readonly", **variables)
+    code, output = fleet.run("report")
+    assert code == 0, output[-3000:]
+    # Too old whatever else is wrong with them (a key whose rotation is off says ROTATION_DISABLED first).
+    too_old = [entry for entry in fleet.report("target")["keys"] if "older than the 365 days allowed" in entry["message"]]
+    assert sorted(entry["key_id"] for entry in too_old) == sorted(aged), [
+        (entry["key_id"], entry["before"], entry["message"]) for entry in fleet.report("target")["keys"]]
+    code, output = fleet.run("remediate")
+    assert code != 0 and "Traceback" not in output
+    refused = [entry for entry in fleet.report("target")["keys"] if entry["error"]]
+    assert sorted(entry["key_id"] for entry in refused) == sorted(aged)
+    assert all("AccessDenied" in entry["error"] and entry["phase"] == "KMS.4" for entry in refused)
+    target(fleet, emulator, credentials, "remediate", **variables)
+    since = len(emulator.recorded_requests(ACCOUNT))
+    code, output = fleet.run("remediate")
+    assert code == 0, output[-3000:]
+    rotated = [r["key_id"] for r in emulator.recorded_requests(ACCOUNT)[since:] if r["operation"] == "RotateKeyOnDemand"]
+    assert sorted(rotated) == sorted(aged)

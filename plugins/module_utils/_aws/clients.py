@@ -128,6 +128,19 @@ class ClientFactory:
         return service_class(client, region, params["rate_limits"], max_attempts=params["max_attempts"],
                              stall_timeout=params["stall_timeout"])
 
+    def services_by_region(self, service_class):
+        """A callable giving one ``service_class`` per Region, made on first use: a Region's calls share its pacing."""
+        made = {}
+        lock = threading.Lock()
+
+        def service_for(region):
+            with lock:
+                if region not in made:
+                    made[region] = self.service(service_class, region)
+                return made[region]
+
+        return service_for
+
     def caller_account(self, region):
         """A callable returning the credentials' account ID, asked of STS once, and only when it is called."""
         return caller_account_lookup(

@@ -31,6 +31,7 @@ DEFAULT_RATE_LIMITS = {
     "DisableKeyRotation": 5.0,
     "CancelKeyDeletion": 5.0,
     "EnableKey": 5.0,
+    "RotateKeyOnDemand": 5.0,
 }
 
 # The largest Limit each list operation accepts (KMS API reference). botocore's shared shape
@@ -104,9 +105,19 @@ class KmsService(AwsService):
     def list_aliases(self):
         return self._paginate("ListAliases", "list_aliases", "Aliases")
 
-    def list_rotations(self, key_id):
-        """The key's completed rotations (automatic and on demand), all pages."""
-        return self._paginate("ListKeyRotations", "list_key_rotations", "Rotations", KeyId=key_id)
+    def list_rotations(self, key_id, all_key_material=False):
+        """The key's completed rotations (automatic and on demand), all pages; with ``all_key_material``, also
+        imported material not rotated to yet (IncludeKeyMaterial=ALL_KEY_MATERIAL)."""
+        extra = {"IncludeKeyMaterial": "ALL_KEY_MATERIAL"} if all_key_material else {}
+        return self._paginate("ListKeyRotations", "list_key_rotations", "Rotations", KeyId=key_id, **extra)
+
+    def lists_key_material(self):
+        """Whether this botocore can ask ListKeyRotations for imported material not rotated to yet (2025 and later)."""
+        shape = self.client.meta.service_model.operation_model("ListKeyRotations").input_shape
+        return "IncludeKeyMaterial" in shape.members
+
+    def rotate_on_demand(self, key_id):
+        self._call("RotateKeyOnDemand", "rotate_key_on_demand", KeyId=key_id)
 
     def list_tags(self, key_id):
         tags = self._paginate("ListResourceTags", "list_resource_tags", "Tags", KeyId=key_id)

@@ -19,10 +19,12 @@ from __future__ import annotations
 import datetime
 import threading
 
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import material as material_rules
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._rules.counting import count_by
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.material import MaterialReader
 from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
 
 
@@ -51,14 +53,14 @@ def alias_targets(aliases):
     return targets
 
 
-def key_record(region, metadata, status, aliases, tags, desired, error=None, rotations=None):
+def key_record(region, metadata, status, aliases, tags, desired, error=None, material=None):
     """What discovery says of one key; ``error`` (a AwsError) makes it ERROR with every field read so far.
-    ``rotations``: ListKeyRotations' entries, the evidence of when its material was last replaced (None: not read)."""
+    ``material``: its material view (_rules.material.material_view; a replica's is its primary's), the evidence
+    of when its material was last replaced and, with a cryptoperiod, part of the verdict (None: not read)."""
     view = rotation.rotation_view(status)
-    evidence = rotation.material_evidence(metadata.get("CreationDate"), rotations,
-                                          datetime.datetime.now(datetime.timezone.utc))
+    evidence = material or material_rules.material_view(None, None, None)
     if error is None:
-        compliance, reason, message = rotation.verdict_as_found(metadata, status, desired)
+        compliance, reason, message = rotation.verdict_as_found(metadata, status, desired, material)
     else:
         compliance, reason = rotation.ERROR, error.code
         message = "key %s in %s could not be read: %s" % (metadata.get("KeyId"), region, error.message)
@@ -88,6 +90,9 @@ def key_record(region, metadata, status, aliases, tags, desired, error=None, rot
         "last_rotation_date": _iso(evidence["last_rotation_date"]),
         "last_rotation_type": evidence["last_rotation_type"],
         "key_material_age_days": evidence["key_material_age_days"],
+        "on_demand_rotations_left": evidence["on_demand_rotations_left"],
+        "pending_key_material": evidence["pending_key_material"],
+        "key_material_from_primary": evidence.get("from_primary"),
         "compliance": compliance,
         "reason": reason,
         "message": message,
@@ -100,9 +105,11 @@ def key_record(region, metadata, status, aliases, tags, desired, error=None, rot
 class RegionScanner:
     def __init__(self, service, options):
         """``options``: key_ids, tag_filters (normalized), include_tags, include_aws_managed,
-        desired (from _rules.rotation.kms4_desired), concurrency, evidence (read each key's rotation history)."""
+        desired (from _rules.rotation.kms4_desired), concurrency, evidence (read each key's rotation history),
+        service_for_region (the KMS service of another Region, where a replica's primary is)."""
         self.service = service
         self.options = options
+        self.material = MaterialReader(service, options.get("service_for_region"))
         self.warnings = []
         self.aliases_listed = None
         self._lock = threading.Lock()
@@ -162,22 +169,26 @@ class RegionScanner:
                     return None
                 if not options.get("include_tags"):
                     tags = None
-            if rotation.needs_rotation_status(metadata):
+            if rotation.needs_rotation_status(metadata, options["desired"]):
                 status = self.service.get_rotation_status(metadata["KeyId"])
+            if options["desired"].get("max_key_material_age_days"):
+                # The cryptoperiod's verdict rests on the history: a refusal makes the key ERROR.
+                material = self.material.view(metadata)
+            else:
+                material = self._evidence(metadata)
         except AwsError as error:
             if listed.get("direct") and error.code == "NotFoundException":
                 return None
             return key_record(region, metadata, None, aliases, tags, options["desired"], error)
-        return key_record(region, metadata, status, aliases, tags, options["desired"],
-                          rotations=self._rotations(metadata))
+        return key_record(region, metadata, status, aliases, tags, options["desired"], material=material)
 
-    def _rotations(self, metadata):
-        """The key's rotation history when evidence is asked for and it can have one; None otherwise. A refusal
+    def _evidence(self, metadata):
+        """The key's material view when evidence is asked for and it can have one; None otherwise. A refusal
         leaves the evidence out (with one warning per Region), not the verdict."""
-        if not self.options.get("evidence") or not rotation.has_rotation_history(metadata):
+        if not self.options.get("evidence"):
             return None
         try:
-            return self.service.list_rotations(metadata["KeyId"])
+            return self.material.view(metadata)
         except AwsError as error:
             with self._lock:
                 if not self._evidence_warned:

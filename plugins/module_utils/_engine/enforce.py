@@ -18,6 +18,7 @@ import threading
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import material as material_rules
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
 from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
@@ -78,18 +79,25 @@ def _disable_rotation(service, key_id, _params):
     return {"rotation_enabled": False, "rotation_period_days": None}
 
 
+def _rotate_on_demand(service, key_id, _params):
+    service.rotate_on_demand(key_id)
+    return {"key_material_age_days": 0}
+
+
 # Each plan step, as KMS calls; returns what the step changed in the key's state.
 EXECUTE = {
     rotation.CANCEL_KEY_DELETION: _cancel_deletion,
     rotation.ENABLE_KEY: _enable_key,
     rotation.ENABLE_KEY_ROTATION: _enable_rotation,
     rotation.DISABLE_KEY_ROTATION: _disable_rotation,
+    rotation.ROTATE_KEY_ON_DEMAND: _rotate_on_demand,
 }
 DONE = {
     rotation.CANCEL_KEY_DELETION: "deletion cancelled",
     rotation.ENABLE_KEY: "key enabled",
     rotation.ENABLE_KEY_ROTATION: "rotation enabled",
     rotation.DISABLE_KEY_ROTATION: "rotation disabled",
+    rotation.ROTATE_KEY_ON_DEMAND: "key material rotated on demand",
 }
 
 
@@ -138,10 +146,12 @@ class RotationEnforcer:
     """Reads, plans and acts (or predicts) on the keys of one Region."""
 
     def __init__(self, service, desired, check_mode, concurrency, caller_account=None, partition=None,
-                 half_done=None):
+                 half_done=None, material_reader=None):
         """``caller_account``: a callable returning the credentials' account ID, asked only when a key
-        is given by ARN; ``half_done``: a HalfDoneRescues shared by the Regions of one task."""
+        is given by ARN; ``half_done``: a HalfDoneRescues shared by the Regions of one task;
+        ``material_reader``: an _engine.material.MaterialReader, used with a cryptoperiod."""
         self.service = service
+        self.material_reader = material_reader
         self.desired = desired
         self.check_mode = check_mode
         self.concurrency = concurrency
@@ -202,21 +212,31 @@ class RotationEnforcer:
 
     def _read(self, metadata):
         status = None
-        if rotation.needs_rotation_status(metadata):
+        if rotation.needs_rotation_status(metadata, self.desired):
             status = self.service.get_rotation_status(metadata["KeyId"])
         return status
+
+    def _material(self, metadata):
+        """The key's material view when a cryptoperiod is asked for, else None."""
+        if not self.desired.get("max_key_material_age_days") or self.material_reader is None:
+            return None
+        return self.material_reader.view(metadata)
 
     def _handle(self, metadata):
         region = self.service.region
         key_id, key_arn = metadata["KeyId"], metadata["Arn"]
         try:
-            plan = rotation.plan(metadata, self._read(metadata), self.desired)
+            status = self._read(metadata)
+            material = self._material(metadata)
+            plan = rotation.plan(metadata, status, self.desired, material)
         except AwsError as error:
             return error_result(key_arn, region, "key %s in %s: %s" % (key_id, region, error.message), metadata,
                                 error.code, error.response)
         result = key_result(key_arn, region, metadata)
         result.update(compliance=plan["compliance"], reason=plan["reason"], message=plan["message"],
                       before=plan["before"])
+        if material is not None:
+            result["key_material"] = material_rules.serializable(material)
         if plan["reason"] == rotation.MULTI_REGION_REPLICA:
             result["primary_key_arn"], result["primary_region"] = rotation.primary_key(metadata)
         if self.check_mode or not plan["steps"]:
@@ -224,6 +244,8 @@ class RotationEnforcer:
             result.update(actions=[operation for operation, _params in plan["steps"]])
         else:
             result.update(self._execute(metadata, plan))
+        if material is not None and result.get("key_material_age_days") == 0:
+            result["key_material"] = material_rules.serializable(material_rules.renewed_view(material))
         result["changed"] = bool(result["actions"])
         return result
 
@@ -245,6 +267,8 @@ class RotationEnforcer:
             except AwsError as error:
                 if operation == rotation.CANCEL_KEY_DELETION:
                     self.half_done.settled(key_arn)
+                if operation == rotation.ROTATE_KEY_ON_DEMAND and material_rules.refusal_reason(error.code):
+                    return self._material_not_rotated(metadata, state, done, error)
                 return self._failed(metadata, plan, state, done, error, plan["steps"][index:], passed)
             state.update(changed)
             passed.append(state["key_state"])
@@ -254,6 +278,15 @@ class RotationEnforcer:
             elif operation == rotation.ENABLE_KEY:
                 self.half_done.settled(key_arn)
         return dict(state, actions=done)
+
+    def _material_not_rotated(self, metadata, state, done, error):
+        """RotateKeyOnDemand refused for a reason of the key's (a rotation due, no rotations left): a per-key
+        outcome that fails neither the key nor the run."""
+        message = material_rules.refusal_message(error.code, metadata["KeyId"], self.service.region, error.message)
+        if done:
+            message += ". This run did: %s" % ", ".join(DONE[operation] for operation in done)
+        return dict(state, actions=done, compliance=rotation.NON_COMPLIANT,
+                    reason=material_rules.refusal_reason(error.code), message=message)
 
     def _failed(self, metadata, plan, state, done, error, steps_left, passed):
         """A step failed: what is true of the key now, and, only when it needs it, how to finish.
@@ -291,9 +324,10 @@ class RotationEnforcer:
         region = self.service.region
         try:
             status = self._read(now)
+            material = self._material(now)
         except AwsError:
-            status = None
-        verdict = rotation.plan(now, status, dict(self.desired, pending_deletion="keep"))
+            status = material = None
+        verdict = rotation.plan(now, status, dict(self.desired, pending_deletion="keep"), material)
         state.update(verdict["before"])
         message = ("done by another actor: key %s in %s was %s when this run read it, and %s was refused (%s) because "
                    "another run or the key's owner had changed it since; it is now %s. %s%s" % (

@@ -15,7 +15,10 @@ This is a private module: its interface may change without notice.
 
 from __future__ import annotations
 
+import datetime
 import re
+
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import material as material_rules
 
 COMPLIANT = "COMPLIANT"
 NON_COMPLIANT = "NON_COMPLIANT"
@@ -51,7 +54,8 @@ CANCEL_KEY_DELETION = "CancelKeyDeletion"
 ENABLE_KEY = "EnableKey"
 ENABLE_KEY_ROTATION = "EnableKeyRotation"
 DISABLE_KEY_ROTATION = "DisableKeyRotation"
-WRITE_OPERATIONS = (CANCEL_KEY_DELETION, ENABLE_KEY, ENABLE_KEY_ROTATION, DISABLE_KEY_ROTATION)
+ROTATE_KEY_ON_DEMAND = material_rules.ROTATE_KEY_ON_DEMAND
+WRITE_OPERATIONS = (CANCEL_KEY_DELETION, ENABLE_KEY, ENABLE_KEY_ROTATION, DISABLE_KEY_ROTATION, ROTATE_KEY_ON_DEMAND)
 
 ASYMMETRIC_SPEC_PREFIXES = ("RSA_", "ECC_", "SM2", "ML_DSA_")
 HMAC_SPEC_PREFIX = "HMAC_"
@@ -197,21 +201,36 @@ def rotation_view(status):
     }
 
 
-def needs_rotation_status(metadata):
-    """Whether GetKeyRotationStatus means anything for this key (saves a call when it does not)."""
-    return not_applicable(metadata) is None and metadata.get("KeyState") in ("Enabled", "Disabled")
+def needs_rotation_status(metadata, desired=None):
+    """Whether GetKeyRotationStatus means anything for this key (saves a call when it does not): with a
+    cryptoperiod, a key with imported material tells whether an on-demand rotation is running."""
+    if metadata.get("KeyState") not in ("Enabled", "Disabled"):
+        return False
+    return not_applicable(metadata) is None or (
+        bool((desired or {}).get("max_key_material_age_days")) and _imported_rotatable(metadata))
+
+
+def _imported_rotatable(metadata):
+    """A customer managed symmetric key with imported material, which KMS can rotate on demand to new material."""
+    return (metadata.get("Origin") == "EXTERNAL" and metadata.get("KeyManager") != "AWS"
+            and key_spec(metadata) == "SYMMETRIC_DEFAULT" and multi_region_type(metadata) != "REPLICA")
 
 
 # --- the rotation wanted ------------------------------------------------------
 
 def desired_rotation(state="enabled", rotation_period_days=None, rotation_period_mode="exact",
-                     pending_deletion="keep"):
-    """The rotation wanted, as every function here takes it."""
+                     pending_deletion="keep", max_key_material_age_days=None,
+                     on_demand_rotations_reserve=material_rules.DEFAULT_ON_DEMAND_RESERVE):
+    """The rotation wanted, as every function here takes it; ``max_key_material_age_days`` is the cryptoperiod
+    (None: none), which applies only while automatic rotation is wanted."""
     return {
         "state": state,
         "rotation_period_days": rotation_period_days if state == "enabled" else None,
         "rotation_period_mode": rotation_period_mode or "exact",
         "pending_deletion": pending_deletion,
+        "max_key_material_age_days": max_key_material_age_days if state == "enabled" else None,
+        "on_demand_rotations_reserve": material_rules.DEFAULT_ON_DEMAND_RESERVE if on_demand_rotations_reserve is None
+        else on_demand_rotations_reserve,
     }
 
 
@@ -264,16 +283,44 @@ def rotation_text(view, form="sentence"):
 class _Key:
     """One key as read, with the rotation wanted: what every guard of the plan looks at."""
 
-    def __init__(self, metadata, status, desired):
+    def __init__(self, metadata, status, desired, material=None, now=None):
         self.metadata = metadata
+        self.status = status
         self.desired = desired
         self.state = metadata.get("KeyState")
         self.before = dict(rotation_view(status), key_state=self.state)
+        self.limit = desired.get("max_key_material_age_days")
+        self.material = material
+        if self.limit:
+            self.before["key_material_age_days"] = (material or {}).get("key_material_age_days")
+        self.now = now or datetime.datetime.now(datetime.timezone.utc)
         self.gap = rotation_gap(self.before, desired) if self.state in ("Enabled", "Disabled") else None
 
     def verdict(self, compliance, reason, message, steps=(), after=None, rescue=False):
         return {"compliance": compliance, "reason": reason, "message": message, "steps": list(steps),
                 "rescue": rescue, "before": self.before, "after": after or dict(self.before)}
+
+    def cryptoperiod(self):
+        """What the cryptoperiod asks of this key (material_rules.judge), or None."""
+        return material_rules.judge(self.metadata, self.status, self.material, self.limit,
+                                    self.desired.get("on_demand_rotations_reserve"), self.now)
+
+    def renewed(self, after):
+        return dict(after, key_material_age_days=0)
+
+
+def _when_imported_material_too_old(key):
+    """Imported material is not KMS.4's, but a cryptoperiod covers it: KMS rotates it on demand to new material
+    its owner has imported."""
+    if not key.limit or key.state != "Enabled" or not _imported_rotatable(key.metadata):
+        return None
+    need = key.cryptoperiod()
+    if need is None:
+        return None
+    if need["rotate"]:
+        return key.verdict(NON_COMPLIANT, need["reason"], need["message"] + ", to the new material its owner imported",
+                           [(ROTATE_KEY_ON_DEMAND, {})], key.renewed(key.before))
+    return key.verdict(NON_COMPLIANT, need["reason"], need["message"])
 
 
 def _when_not_applicable(key):
@@ -311,18 +358,33 @@ def _when_not_usable(key):
                        "once the key is Enabled" % key.state)
 
 
-def _when_as_wanted(key):
-    if key.gap is not None:
-        return None
-    return key.verdict(COMPLIANT, None, "rotation is %s as requested" % rotation_text(key.before))
-
-
 def _when_disabled(key):
     if key.state != "Disabled":
         return None
-    return key.verdict(NON_COMPLIANT, KEY_DISABLED, "key is Disabled (rotation %s): KMS cannot change rotation on a "
-                       "disabled key and re-enabling it is the key owner's decision; enable the key, then run "
-                       "again" % rotation_text(key.before))
+    if key.gap is not None:
+        return key.verdict(NON_COMPLIANT, KEY_DISABLED, "key is Disabled (rotation %s): KMS cannot change rotation on "
+                           "a disabled key and re-enabling it is the key owner's decision; enable the key, then run "
+                           "again" % rotation_text(key.before))
+    need = key.cryptoperiod()
+    if need is None:
+        return None
+    return key.verdict(NON_COMPLIANT, KEY_DISABLED, "key is Disabled and its %s: KMS cannot replace the material of a "
+                       "disabled key and re-enabling it is the key owner's decision; enable the key, then run again"
+                       % need["message"].split("; ")[0])
+
+
+def _when_as_wanted(key):
+    if key.gap is not None:
+        return None
+    need = key.cryptoperiod()
+    if need is None:
+        young = "" if not key.limit or key.before.get("key_material_age_days") is None else (
+            "; key material %d days old, within the %d days allowed" % (key.before["key_material_age_days"], key.limit))
+        return key.verdict(COMPLIANT, None, "rotation is %s as requested%s" % (rotation_text(key.before), young))
+    if need["rotate"]:
+        return key.verdict(NON_COMPLIANT, need["reason"], need["message"], [(ROTATE_KEY_ON_DEMAND, {})],
+                           key.renewed(key.before))
+    return key.verdict(NON_COMPLIANT, need["reason"], need["message"])
 
 
 def _change_rotation(key):
@@ -330,31 +392,42 @@ def _change_rotation(key):
     if key.desired["state"] == "enabled":
         period = period_to_set(key.desired.get("rotation_period_days"), key.desired.get("rotation_period_mode"),
                                key.before["rotation_period_days"])
-        return key.verdict(NON_COMPLIANT, reason, message, [(ENABLE_KEY_ROTATION, {"period": period})], dict(
-            key.before, rotation_enabled=True, rotation_period_days=period or DEFAULT_ROTATION_PERIOD_DAYS))
+        steps = [(ENABLE_KEY_ROTATION, {"period": period})]
+        after = dict(key.before, rotation_enabled=True, rotation_period_days=period or DEFAULT_ROTATION_PERIOD_DAYS)
+        # Setting the rotation moves its next date far off, so only the other rules of the cryptoperiod apply.
+        key.status = dict(key.status or {}, NextRotationDate=None)
+        need = key.cryptoperiod()
+        if need is not None:
+            message = "%s; %s" % (message, need["message"])
+            if need["rotate"]:
+                steps.append((ROTATE_KEY_ON_DEMAND, {}))
+                after = key.renewed(after)
+        return key.verdict(NON_COMPLIANT, reason, message, steps, after)
     return key.verdict(NON_COMPLIANT, reason, message, [(DISABLE_KEY_ROTATION, {})],
                        dict(key.before, rotation_enabled=False, rotation_period_days=None))
 
 
 # The plan, as a table: the first guard that applies decides (the last one always does).
-_GUARDS = (_when_not_applicable, _when_pending_deletion, _when_waiting_for_replicas, _when_not_usable,
-           _when_as_wanted, _when_disabled, _change_rotation)
+_GUARDS = (_when_imported_material_too_old, _when_not_applicable, _when_pending_deletion, _when_waiting_for_replicas,
+           _when_not_usable, _when_disabled, _when_as_wanted, _change_rotation)
 
 
-def plan(metadata, status, desired):
+def plan(metadata, status, desired, material=None, now=None):
     """What to do with one key, and the verdict on it as found.
 
     ``metadata`` is DescribeKey's KeyMetadata, ``status`` GetKeyRotationStatus's
-    output (None when not read), ``desired`` from desired_rotation(). The plan
-    rests on what was just read, and on nothing carried from an earlier run: a
-    Disabled key is its owner's, whoever disabled it.
+    output (None when not read), ``desired`` from desired_rotation(), ``material``
+    the key's material view (material_rules.material_view; for a replica, its
+    primary's), read only with a cryptoperiod. The plan rests on what was just
+    read, and on nothing carried from an earlier run: a Disabled key is its
+    owner's, whoever disabled it.
 
     Returns a dict: ``compliance`` and ``reason`` judged on the key as found,
     ``message``, ``steps`` (ordered (operation, params) pairs, complete: the
     executor decides nothing), ``rescue`` (whether the steps cancel a deletion),
     ``before`` and the predicted ``after``.
     """
-    key = _Key(metadata, status, desired)
+    key = _Key(metadata, status, desired, material, now)
     return next(outcome for outcome in (guard(key) for guard in _GUARDS) if outcome is not None)
 
 
@@ -398,18 +471,20 @@ def period_for_step(params, read_current_period):
     return ceiling
 
 
-def verdict_as_found(metadata, status, desired):
+def verdict_as_found(metadata, status, desired, material=None):
     """(compliance, reason, message) of a key as found, against ``desired``; nothing implied."""
-    result = plan(metadata, status, dict(desired, pending_deletion="keep"))
+    result = plan(metadata, status, dict(desired, pending_deletion="keep"), material)
     compliance, reason, message = result["compliance"], result["reason"], result["message"]
     if reason == KEY_DISABLED and result["before"]["rotation_enabled"] is False:
         message = "key is Disabled with automatic rotation off: enabling it is the key owner's decision"
     return compliance, reason, message
 
 
-def kms4_desired(max_rotation_period_days=None, state="enabled"):
-    """The rotation KMS.4 asks for, optionally with a longest period allowed (a ceiling)."""
-    return desired_rotation(state, max_rotation_period_days, "maximum")
+def kms4_desired(max_rotation_period_days=None, state="enabled", max_key_material_age_days=None,
+                 on_demand_rotations_reserve=None):
+    """The rotation KMS.4 asks for, optionally with a longest period allowed (a ceiling) and a cryptoperiod."""
+    return desired_rotation(state, max_rotation_period_days, "maximum", "keep", max_key_material_age_days,
+                            on_demand_rotations_reserve)
 
 
 def finish_command(key_arn, region, steps_left):
@@ -426,6 +501,8 @@ def finish_command(key_arn, region, steps_left):
             commands.append("aws kms disable-key-rotation --key-id %s --region %s" % (key_arn, region))
         elif operation == CANCEL_KEY_DELETION:
             commands.append("aws kms cancel-key-deletion --key-id %s --region %s" % (key_arn, region))
+        elif operation == ROTATE_KEY_ON_DEMAND:
+            commands.append("aws kms rotate-key-on-demand --key-id %s --region %s" % (key_arn, region))
     return commands
 
 
@@ -439,18 +516,3 @@ def has_rotation_history(metadata):
     spec = key_spec(metadata)
     return not spec.startswith(ASYMMETRIC_SPEC_PREFIXES + (HMAC_SPEC_PREFIX,)) and multi_region_type(
         metadata) != "REPLICA"
-
-
-def material_evidence(created, rotations, now):
-    """When the key's current material was made, and how: its last rotation of any type, else its creation.
-
-    ``created`` and ``now`` are aware datetimes (``created`` may be None), ``rotations`` ListKeyRotations'
-    entries (None when not read). Returns last_rotation_date, last_rotation_type and key_material_age_days.
-    """
-    last = max(rotations or [], key=lambda item: item["RotationDate"], default=None)
-    since = last["RotationDate"] if last else created
-    return {
-        "last_rotation_date": last["RotationDate"] if last else None,
-        "last_rotation_type": last.get("RotationType") if last else None,
-        "key_material_age_days": (now - since).days if since is not None and rotations is not None else None,
-    }

@@ -12,6 +12,7 @@ This is a private module: its interface may change without notice.
 from __future__ import annotations
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import findings as findings_rules
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import material
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import model
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.finding_updates import findings_outcome
@@ -23,7 +24,7 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._role.phases import p
 
 # What an auditor asks of each key, as discovery read it.
 EVIDENCE_FIELDS = ("creation_date", "next_rotation_date", "last_rotation_date", "last_rotation_type",
-                   "key_material_age_days")
+                   "key_material_age_days", "on_demand_rotations_left")
 
 
 def _by_arn(per_key_results):
@@ -87,7 +88,9 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
             "message": (result or key).get("message"),
             "error": error,
             "findings": findings_of.get(arn, []),
-            "evidence": dict((field, key.get(field)) for field in EVIDENCE_FIELDS),
+            # After a change, the read-back is the evidence: it shows the new material.
+            "evidence": dict((field, (verified.get(arn) if arn in verified and not check_mode else key).get(field))
+                             for field in EVIDENCE_FIELDS),
             "finish_command": (result or {}).get("finish_command"),
             "other_actor": bool((result or {}).get("other_actor")),
         })
@@ -119,6 +122,10 @@ def _after(before, result, verified, check_mode, exemption):
     failed = result is not None and result["compliance"] == rotation.ERROR
     if verified is not None and not check_mode:
         after, source = _verdict(verified), "verified"
+        if (result is not None and result["reason"] in model.WAITING_REASONS
+                and after["reason"] == material.KEY_MATERIAL_TOO_OLD):
+            # KMS told this run it is rotating the key (ConflictException), which a read cannot see yet.
+            after.update(compliance=result["compliance"], reason=result["reason"])
     elif result is None:
         return dict(before), "unchanged"
     else:
@@ -164,7 +171,7 @@ def unverified(report):
     if run.get("check_mode") or run.get("mode") == "report":
         return []
     by_findings = (run.get("settings") or {}).get("scope") == "findings"
-    left_to_owner = model.owner_reasons(run.get("settings"))
+    left_to_owner = model.owner_reasons(run.get("settings")) + model.WAITING_REASONS
     return [entry for entry in report["keys"]
             if entry["after"]["compliance"] == rotation.NON_COMPLIANT and entry["after"]["reason"] not in left_to_owner
             and not (by_findings and not entry["findings"])]

@@ -125,6 +125,18 @@ def _kept(finding):
     return None
 
 
+def material_note(entry):
+    """When the key's material was last replaced, and by what, in a sentence that stays the same until it is."""
+    evidence = entry.get("evidence") or {}
+    when, kind = evidence.get("last_rotation_date"), evidence.get("last_rotation_type")
+    if when:
+        return " Key material last replaced on %s by an %s rotation." % (
+            str(when)[:10], "on-demand" if kind == "ON_DEMAND" else "automatic")
+    if evidence.get("key_material_age_days") is not None and evidence.get("creation_date"):
+        return " Key material never replaced since the key was created on %s." % str(evidence["creation_date"])[:10]
+    return ""
+
+
 def finding_updates(report, found, settings, when):
     """What to record on each finding of a key this run checked: (finding, workflow status or None, note).
 
@@ -154,18 +166,23 @@ def finding_updates(report, found, settings, when):
             note = "keyguard.kms could not fix this key: %s" % entry["error"]
         elif after["compliance"] == rotation.COMPLIANT and entry["actions"] and (
                 entry["after_source"] == "verified" or check_mode):
-            workflow, note = "RESOLVED", "keyguard.kms: %s on %s by %s; verified: rotation %s." % (
-                ", ".join(entry["actions"]), when, job, rotation.rotation_text(after, "period"))
+            workflow, note = "RESOLVED", "keyguard.kms: %s on %s by %s; verified: rotation %s.%s" % (
+                ", ".join(entry["actions"]), when, job, rotation.rotation_text(after, "period"), material_note(entry))
         elif after["compliance"] == rotation.COMPLIANT and not entry["actions"]:
             workflow, note = "RESOLVED", ("keyguard.kms found the key compliant (rotation %s) on %s; Security Hub "
-                                          "confirms it at the control's next evaluation." % (
-                                              rotation.rotation_text(after, "period"), when))
+                                          "confirms it at the control's next evaluation.%s" % (
+                                              rotation.rotation_text(after, "period"), when, material_note(entry)))
         elif after["reason"] == rotation.PENDING_DELETION and after["reason"] in left_to_owner:
             workflow, note = "NOTIFIED", ("keyguard.kms: the key is scheduled for deletion and the run keeps such keys "
                                           "(rotation_pending_deletion: keep): the deletion is the key owner's decision.")
-        elif after["reason"] in left_to_owner:
+        elif after["reason"] == rotation.KEY_DISABLED:
             workflow, note = "NOTIFIED", ("keyguard.kms: the key is Disabled, so its rotation cannot change; "
                                           "enabling it is the key owner's decision.")
+        elif after["reason"] in left_to_owner:
+            # No age in the note: it would change every day, and a run that changes nothing sends nothing.
+            workflow, note = "NOTIFIED", ("keyguard.kms: the key's material is older than the cryptoperiod and only its "
+                                          "owner can renew it (%s): see the run report.%s" % (
+                                              after["reason"], material_note(entry)))
         elif after["compliance"] == rotation.NON_COMPLIANT:
             note = "keyguard.kms left this key as it is: %s" % entry["message"]
         if note is not None and not findings_rules.note_is_ours(finding):

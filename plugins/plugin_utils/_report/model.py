@@ -9,13 +9,17 @@ This is a private module: its interface may change without notice.
 
 from __future__ import annotations
 
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import material
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
+
 REPORT_SCHEMA_VERSION = 1
 EXEMPT = "EXEMPT"
 REPORT_COMPLIANCE_VALUES = rotation.COMPLIANCE_VALUES + (EXEMPT,)
 KMS3, KMS4 = "KMS.3", "KMS.4"
 # Non-compliant keys the run leaves to their owner: they never fail a remediation run.
-OWNER_REASONS = (rotation.KEY_DISABLED,)
+OWNER_REASONS = (rotation.KEY_DISABLED,) + material.OWNER_REASONS
+# Non-compliant keys whose new key material is on its way (KMS is rotating, or about to): they never fail a run.
+WAITING_REASONS = material.WAITING_REASONS
 
 
 def owner_reasons(run_settings):

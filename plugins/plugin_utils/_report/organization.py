@@ -70,7 +70,8 @@ def build_organization(reports, missing_hosts=(), previous=None, started=None, m
     owners = model.OWNER_REASONS + (rotation.PENDING_DELETION,)
     needs_owner = [row for row in keys if row["compliance"] == rotation.NON_COMPLIANT and row["reason"] in owners]
     needs_action = [row for row in keys if row["compliance"] == rotation.ERROR or (
-        row["compliance"] == rotation.NON_COMPLIANT and row not in needs_owner)]
+        row["compliance"] == rotation.NON_COMPLIANT and row not in needs_owner
+        and row["reason"] not in model.WAITING_REASONS)]
     totals = dict((value, sum(1 for row in keys if row["compliance"] == value))
                   for value in model.REPORT_COMPLIANCE_VALUES)
     summary = dict(totals, keys=len(keys), accounts=len(accounts),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.model import REPORT_COMPLIANCE_VALUES
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report.model import WAITING_REASONS
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.model import owner_reasons
 _MARKDOWN_ESCAPES = str.maketrans({"|": "\\|", "\n": " ", "\r": " ", "<": "&lt;", ">": "&gt;", "[": "\\[",
                                    "]": "\\]", "`": "\\`"})
@@ -80,10 +81,14 @@ def _problems(report):
             for k in half_done])
     failing = [k for k in report["keys"] if k["after"]["compliance"] == rotation.NON_COMPLIANT]
     left_to_owner = owner_reasons(report["run"].get("settings"))
+    waiting = WAITING_REASONS
     for title, group in (
-        ("Still not compliant", [k for k in failing if k["after"]["reason"] not in left_to_owner]),
-        ("Needs the key owner: disabled keys whose rotation KMS cannot change, and deletions the run keeps",
+        ("Still not compliant", [k for k in failing if k["after"]["reason"] not in left_to_owner + waiting]),
+        ("Needs the key owner: disabled keys, deletions the run keeps, imported material to renew, on-demand "
+         "rotations kept in reserve",
          [k for k in failing if k["after"]["reason"] in left_to_owner]),
+        ("Waiting for KMS: new key material is on its way, the next run checks it",
+         [k for k in failing if k["after"]["reason"] in waiting]),
     ):
         if group:
             lines += _table(title, ["key", "region", "reason", "message"], [
@@ -107,12 +112,18 @@ def _decisions(report):
     return lines
 
 
+def _material_age(entry):
+    age = (entry.get("evidence") or {}).get("key_material_age_days")
+    return "-" if age is None else "%d d" % age
+
+
 def _all_keys(report):
     return _table("All keys", [
-        "key", "aliases", "region", "before", "reason", "rotation before", "actions", "after", "rotation after"], [
+        "key", "aliases", "region", "before", "reason", "rotation before", "actions", "after", "rotation after",
+        "material age"], [
         [_cell(k["key_id"]), _cell(k["aliases"]), k["region"], k["before"]["compliance"], _cell(k["before"]["reason"]),
          rotation.rotation_text(k["before"], "cell"), _cell(k["actions"]), k["after"]["compliance"],
-         rotation.rotation_text(k["after"], "cell")] for k in report["keys"]])
+         rotation.rotation_text(k["after"], "cell"), _material_age(k)] for k in report["keys"]])
 
 
 def report_markdown(report):

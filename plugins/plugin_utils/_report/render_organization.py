@@ -26,7 +26,8 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_markdo
 
 CSV_COLUMNS = ("account_id", "account_name", "ou_path", "host", "region", "key_id", "key_arn", "aliases",
                "compliance", "reason", "key_state", "rotation_enabled", "rotation_period_days", "creation_date",
-               "next_rotation_date", "last_rotation_date", "last_rotation_type", "key_material_age_days", "actions",
+               "next_rotation_date", "last_rotation_date", "last_rotation_type", "key_material_age_days",
+               "on_demand_rotations_left", "actions",
                "exemption_reason", "message")
 
 

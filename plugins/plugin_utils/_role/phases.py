@@ -12,6 +12,7 @@ This is a private module: its interface may change without notice.
 from __future__ import annotations
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import findings as findings_rules
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import material
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.model import KMS3
@@ -88,7 +89,7 @@ def plan_phases(kms_keys, settings, regions_without_aliases=(), findings=None, f
                     "there (a suppressed KMS.3 finding) cannot be checked" % key["region"])})
             elif cancel:
                 rescue.append(key["key_arn"])
-        elif key["reason"] in rotation.ROTATION_CHANGE_REASONS:
+        elif key["reason"] in rotation.ROTATION_CHANGE_REASONS or key["reason"] == material.KEY_MATERIAL_TOO_OLD:
             enforce.append(key["key_arn"])
     return {"rescue": rescue, "enforce": enforce, "exempt": exempt, "not_rescued": not_rescued, "out_of_scope": out_of_scope}
 

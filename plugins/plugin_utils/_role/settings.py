@@ -22,6 +22,7 @@ import re
 import secrets
 import tempfile
 
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import material
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import parse_role_arn
@@ -167,6 +168,25 @@ def _rotation(inputs, args):
         inputs.error("rotation_period_days", "must be a whole number of days from %d to %d, got %r" % (
             rotation.MIN_ROTATION_PERIOD_DAYS, rotation.MAX_ROTATION_PERIOD_DAYS, period))
     settings["rotation_period_days"] = period
+    limit = _whole_number(args.get("rotation_max_key_material_age_days"))
+    reserve = _whole_number(args.get("rotation_on_demand_rotations_reserve", material.DEFAULT_ON_DEMAND_RESERVE))
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        inputs.error("rotation_max_key_material_age_days", "must be a whole number of days above 0, or unset for no "
+                     "cryptoperiod, got %r" % (limit,))
+    if material.limit_errors(None, reserve):
+        inputs.error("rotation_on_demand_rotations_reserve", "must be a whole number from 0 to %d, got %r" % (
+            material.ON_DEMAND_ROTATION_LIMIT - 1, reserve))
+    settings["max_key_material_age_days"] = limit
+    settings["on_demand_rotations_reserve"] = reserve
+
+
+def _whole_number(value):
+    """-e name=180 arrives as text; an empty value means unset."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
 
 
 def _exemptions(inputs, args):

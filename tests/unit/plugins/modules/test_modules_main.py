@@ -84,6 +84,9 @@ class MemoryClients:
     def service(self, service_class, region):
         return self.services.setdefault(region, MemoryKms(region))
 
+    def services_by_region(self, service_class):
+        return lambda region: self.service(service_class, region)
+
     def caller_account(self, region):
         return lambda: ACCOUNT
 
