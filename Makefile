@@ -15,7 +15,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(TREE)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test test-checks demo sanity lint units integration molecule compat bench bench-baseline bench-org bench-smoke \
+.PHONY: test test-checks demo sanity lint cfn-lint units integration molecule compat bench bench-baseline bench-org bench-smoke \
 	bench-organization \
 	changelog-lint collection clean
 
@@ -25,7 +25,7 @@ test: collection
 	$(MAKE) --no-print-directory --jobs 2 --keep-going --output-sync=target integration test-checks BUILD_TREE=
 
 test-checks:
-	$(MAKE) --no-print-directory --jobs 1 changelog-lint lint units sanity molecule compat bench-smoke BUILD_TREE=
+	$(MAKE) --no-print-directory --jobs 1 changelog-lint lint cfn-lint units sanity molecule compat bench-smoke BUILD_TREE=
 
 # --no-compile: Python compiles what is imported, on first import; most of what is installed never is.
 $(VENV)/.installed: tests/requirements.txt
@@ -49,6 +49,10 @@ changelog-lint: $(BUILD_TREE)
 
 lint: $(BUILD_TREE)
 	cd $(COLLECTION) && $(BIN)/ansible-lint
+
+# The member-role, StackSet and management templates (built from policies/*.json by tests/harness/cloudformation.py).
+cfn-lint: $(BUILD_TREE)
+	cd $(COLLECTION) && $(BIN)/cfn-lint deploy/cloudformation/*.yaml
 
 units: $(BUILD_TREE)
 	cd $(COLLECTION) && PYTHONPATH=$(TREE) $(BIN)/python -m pytest -q tests/unit tests/emulator tests/harness

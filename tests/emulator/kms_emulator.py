@@ -41,6 +41,7 @@ from werkzeug.serving import make_server
 
 from faults import FaultInjector
 from account_rules import apply_account_rules
+from iam_rules import apply_iam_rules, assume_role_refusal, denied_response
 from operations import credential, operation_of
 from securityhub_rules import all_findings, apply_securityhub_rules
 
@@ -591,6 +592,11 @@ class RecordingApp:
                                                    if account is None or request["account"] == account])
         self._select_account(environ)
         self._record(environ)
+        if environ.get("keyguard.operation") == ("sts", "AssumeRole"):
+            refusal = assume_role_refusal(environ["wsgi.input"].getvalue(), credential(environ)[0],
+                                          environ.get("keyguard.account"))
+            if refusal:
+                return denied_response(start_response, refusal)
         if (environ.get("keyguard.operation") or (None,))[0] in REST_JSON_SERVICES:
             return self._json_errors(environ, start_response)
         return self.app(environ, start_response)
@@ -669,6 +675,7 @@ def make_emulator(host="127.0.0.1", port=0, max_page_size=1000):
     apply_kms_rules()
     apply_securityhub_rules()
     apply_account_rules()
+    apply_iam_rules()
     app = RecordingApp(FaultInjector(DomainDispatcherApplication(create_backend_app)))
     return make_server(host, port, app, threaded=True)
 

@@ -16,6 +16,9 @@ from findings import seed_findings  # noqa: E402  pylint: disable=wrong-import-p
 from seed import seed  # noqa: E402  pylint: disable=wrong-import-position
 
 ACCOUNT = "777777777777"
+# A member account whose roles come from the shipped CloudFormation template, assumed from ACCOUNT.
+MEMBER = "888888888888"
+CONTROLLER_USER = "keyguard-awx"
 # One emulator with IAM enforced, whose keys each test leaves for the next: keep them on one worker, in order.
 pytestmark = pytest.mark.xdist_group("iam-enforced")
 KINDS = ["symmetric_off", "symmetric_on_730", "pending_off", "asymmetric_rsa", "disabled_off", "mr_primary"]
@@ -51,11 +54,35 @@ def enforced():
         credentials[name] = (key["AccessKeyId"], key["SecretAccessKey"])
     clients = {region: emulator.client(ACCOUNT, region) for region in ("us-east-1", "us-west-2")}
     seed_findings(emulator, ACCOUNT, seed(clients, "us-east-1", kinds=KINDS))
+    credentials["controller"] = deploy_member_roles(emulator, iam)
     request = urllib.request.Request(emulator.url + "/moto-api/reset-auth", data=b"0", method="POST",
                                      headers={"Content-Type": "text/plain"})
     urllib.request.urlopen(request, timeout=10).close()
     yield emulator, credentials
     emulator.stop()
+
+
+def deploy_member_roles(emulator, iam):
+    """The member template deployed twice in MEMBER (report and remediate, as a StackSet would), its keys
+    seeded, and the controller's user in ACCOUNT with policies/keyguard-kms-controller.json alone."""
+    with open(os.path.join(COLLECTION, "deploy", "cloudformation", "member-role.yaml"), encoding="utf-8") as handle:
+        body = handle.read()
+    cloudformation = emulator.boto3_client("cloudformation", MEMBER)
+    principal = "arn:aws:iam::%s:user/%s" % (ACCOUNT, CONTROLLER_USER)
+    for role, mode in (("keyguard-kms-report", "report"), ("keyguard-kms", "remediate")):
+        cloudformation.create_stack(StackName=role, TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"],
+                                    Parameters=[{"ParameterKey": "RoleName", "ParameterValue": role},
+                                                {"ParameterKey": "TrustedPrincipalArn", "ParameterValue": principal},
+                                                {"ParameterKey": "ExternalId", "ParameterValue": "keyguard-xid"},
+                                                {"ParameterKey": "Mode", "ParameterValue": mode}])
+        assert cloudformation.describe_stacks(StackName=role)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    seed({region: emulator.client(MEMBER, region) for region in ("us-east-1", "us-west-2")}, "us-east-1",
+         kinds=KINDS)
+    iam.create_user(UserName=CONTROLLER_USER)
+    iam.put_user_policy(UserName=CONTROLLER_USER, PolicyName=CONTROLLER_USER,
+                        PolicyDocument=json.dumps(policy("controller")))
+    key = iam.create_access_key(UserName=CONTROLLER_USER)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
 
 
 def target(fleet, emulator, credentials, name, **variables):
@@ -65,9 +92,37 @@ def target(fleet, emulator, credentials, name, **variables):
                      rotation_regions=["us-east-1"], **variables)
 
 
+def through_member_role(fleet, emulator, credentials, role):
+    access_key, secret_key = credentials["controller"]
+    fleet.emulator = emulator
+    fleet.add_target("member", MEMBER, rotation_aws_access_key=access_key, rotation_aws_secret_key=secret_key,
+                     rotation_regions=["us-east-1"], rotation_assume_role_external_id="keyguard-xid",
+                     rotation_assume_role_arn="arn:aws:iam::%s:role/%s" % (MEMBER, role))
+
+
+def test_the_roles_the_member_template_deploys_report_and_remediate_and_nothing_more(enforced, fleet):
+    emulator, credentials = enforced
+    through_member_role(fleet, emulator, credentials, "keyguard-kms-report")
+    code, output = fleet.run("report")
+    assert code == 0, output[-3000:]
+    assert fleet.report("member")["summary"]["errors"] == 0
+    state = emulator.state(MEMBER)
+    code, output = fleet.run("remediate")
+    assert code != 0 and "Traceback" not in output
+    refused = [entry for entry in fleet.report("member")["keys"] if entry["error"]]
+    assert refused and all("AccessDenied" in entry["error"] for entry in refused)
+    assert emulator.state(MEMBER) == state, "the read-only role changed a key"
+    through_member_role(fleet, emulator, credentials, "keyguard-kms")
+    code, output = fleet.run("remediate")
+    assert code == 0, output[-3000:]
+    summary = fleet.report("member")["summary"]
+    assert summary["errors"] == 0 and summary["keys_changed"] == 4
+
+
 def test_policies_never_grant_what_the_collection_must_not_do():
     for name in ("readonly", "remediate"):
         granted = actions(policy(name))
+        assert "iam:PassRole" not in granted
         assert not granted & NEVER_NEEDED
         assert all(action.split(":")[0] in ("kms", "securityhub") and "*" not in action for action in granted)
         # Security Hub's actions sit in a statement of their own, to drop when findings are not used.
