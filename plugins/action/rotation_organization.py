@@ -17,6 +17,7 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._report import organi
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import publish
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_organization import ORGANIZATION_RENDERERS
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import names
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import s3_reads
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import settings as _settings
 
 STATS_KEY = "keyguard_kms_organization"
@@ -31,7 +32,9 @@ def read_json(path):
 
 
 def is_host_report(report):
-    return isinstance(report, dict) and "run" in report and "keys" in report and "schema_version" in report
+    """A host's run report: not a plan (<host>.plan.json, which has a kind), not anything else."""
+    return (isinstance(report, dict) and "kind" not in report and all(
+        field in report for field in ("run", "keys", "schema_version", "summary")))
 
 
 def reports_in_folder(folder):
@@ -44,17 +47,6 @@ def reports_in_folder(folder):
             if is_host_report(report):
                 found.append(report)
     return found
-
-
-def latest_per_host(keys, prefix):
-    """{host folder: the key of its latest <host>.json} among S3 keys <prefix><host>/<started>-<run id>/<host>.json."""
-    latest = {}
-    for key in keys:
-        parts = key[len(prefix):].split("/")
-        if len(parts) == 3 and parts[2] == parts[0] + ".json" and parts[0] != "organization":
-            if parts[0] not in latest or key > latest[parts[0]]:
-                latest[parts[0]] = key
-    return latest
 
 
 class ActionModule(ActionBase):
@@ -128,33 +120,17 @@ class ActionModule(ActionBase):
         bucket, prefix, problem = _settings.parse_s3_uri("rotation_summary_source", source)
         if problem:
             raise ValueError(problem)
-        client = self._s3_client(settings, task_vars)
-        keys = []
+        client = s3_reads.client(settings.get("report_s3_region"), s3_reads.variable_reader(self._templar, task_vars))
         try:
-            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                keys.extend(item["Key"] for item in page.get("Contents") or [])
+            keys = s3_reads.keys_under(client, bucket, prefix)
             reports = []
-            for _host, key in sorted(latest_per_host(keys, prefix).items()):
+            for _host, key in sorted(s3_reads.latest_per_host(keys, prefix).items()):
                 report = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
                 if is_host_report(report):
                     reports.append(report)
             return reports
         except Exception as error:  # pylint: disable=broad-except  # botocore's errors, as words for the user
             raise ValueError("could not be read: %s" % error)
-
-    def _s3_client(self, settings, task_vars):
-        import boto3  # pylint: disable=import-outside-toplevel  # only a summary from S3 needs it
-
-        def given(name):
-            value = task_vars.get(name)
-            return self._templar.template(value) if value else None
-
-        session = boto3.session.Session(
-            profile_name=given("rotation_aws_profile"), aws_access_key_id=given("rotation_aws_access_key"),
-            aws_secret_access_key=given("rotation_aws_secret_key"),
-            aws_session_token=given("rotation_aws_session_token"))
-        region = settings.get("report_s3_region") or os.environ.get("AWS_REGION") or "us-east-1"
-        return session.client("s3", region_name=region, endpoint_url=given("rotation_aws_endpoint_url"))
 
     @staticmethod
     def _write(settings, reports, missing):

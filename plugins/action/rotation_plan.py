@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import finding_updates
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role.phases import apply_approved_plan
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role.phases import plan_phases
 
 
@@ -21,6 +22,7 @@ class ActionModule(ActionBase):
             settings=dict(type="dict", required=True),
             discovery=dict(type="dict", required=True),
             findings=dict(type="dict", default={}),
+            approved_plan=dict(type="dict"),
         ))
         settings = args["settings"]
         kms_keys = args["discovery"].get("kms_keys") or []
@@ -29,5 +31,9 @@ class ActionModule(ActionBase):
         found, _error = finding_updates.findings_outcome(args["findings"], settings, kms_keys)
         phases = plan_phases(kms_keys, settings, without_aliases, found,
                              finding_updates.findings_blind_regions(args["findings"], settings))
+        if args["approved_plan"] is not None:
+            phases = apply_approved_plan(phases, kms_keys, args["approved_plan"])
+            if phases["plan_error"]:
+                result.update(failed=True, msg=phases["plan_error"])
         result.update(changed=False, **phases)
         return result

@@ -13,7 +13,9 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import approved_plan
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import run_lock
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import s3_reads
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import settings as _settings
 
 # The one list of the role's variables.
@@ -52,7 +54,13 @@ class ActionModule(ActionBase):
         if job is not None:
             raw["awx_job_id"] = self._templar.template(job)
         settings, errors = _settings.check(raw, os.environ, os.getcwd(), host, self._task.check_mode)
-        result.update(changed=False, settings=settings)
+        result.update(changed=False, settings=settings, approved_plan=None)
+        if settings.get("approved_plan") and not errors:
+            given = s3_reads.variable_reader(self._templar, task_vars)
+            plan, where, problems = approved_plan.load(settings, given("aws_account_id"), lambda: s3_reads.client(
+                settings.get("report_s3_region"), given))
+            errors += problems
+            result.update(approved_plan=plan, approved_plan_source=where)
         if errors:
             result.update(failed=True, msg="%s: the rotation role's inputs need fixing before any AWS call: %s" % (
                 host, "; ".join(errors)))

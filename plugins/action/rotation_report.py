@@ -17,6 +17,7 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._report import publis
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import renderers
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.render_json import report_json
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import finding_updates
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import approved_plan
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import names
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import run_lock
 
@@ -54,6 +55,13 @@ class ActionModule(ActionBase):
                                   findings=args["findings"])
         found, _error = finding_updates.findings_outcome(args["findings"], settings,
                                                          args["discovery"].get("kms_keys") or [])
+        if (settings["mode"] == "report" or settings["check_mode"]) and not settings.get("approved_plan") and \
+                args["discovery"].get("kms_keys") is not None:
+            # What a person approves, and what keyguard.kms.remediate -e rotation_approved_plan=... then applies.
+            path = approved_plan.plan_path(settings)
+            files.write_atomically(path, json.dumps(approved_plan.plan_document(
+                settings, args["discovery"], args["plan"]), indent=2, sort_keys=True) + "\n")
+            report["run"]["plan_file"] = os.path.basename(path)
         draft = names.inside(settings["report_dir"], ".%s.draft-%s.json" % (settings["report_name"], settings["run_id"]))
         files.write_atomically(draft, json.dumps(report))
         return dict(changed=False, draft=draft, summary=report["summary"],
@@ -70,6 +78,8 @@ class ActionModule(ActionBase):
             path = names.inside(settings["report_dir"], settings["report_name"] + suffix)
             files.write_atomically(path, render(report))
             written.append(path)
+        if report["run"].get("plan_file"):
+            written.append(names.inside(settings["report_dir"], report["run"]["plan_file"]))
         history = files.keep_in_history(settings, settings["report_name"], report_json(report))
         os.unlink(draft)
         lock = settings.get("lock") or {}

@@ -102,6 +102,15 @@ options:
         emergency such as suspected exposure of the material.
     type: int
     default: 3
+  approved_plan:
+    description:
+      - The keys of an approved plan, by key ARN, each with the C(steps) and the C(planned_from) state a plan file
+        records (see C(keyguard.kms.report) and the rotation role's C(rotation_approved_plan)). Each key is read
+        again and changed only when its state is still the planned one and the steps it needs now are the approved
+        ones; otherwise nothing is sent for it and its reason is C(PLAN_STALE), with what changed. A key that needs a
+        change and is not in the plan gets nothing either (C(NOT_IN_PLAN)). Neither fails the task.
+      - Unset, the module does what the key needs, as without a plan.
+    type: dict
   interrupted_rescues_file:
     description:
       - A file on the host running the module that it writes only if its run is killed (for example
@@ -269,6 +278,7 @@ reason:
       C(ON_DEMAND_ROTATIONS_RESERVED), C(ON_DEMAND_ROTATIONS_EXHAUSTED), C(ON_DEMAND_ROTATION_IN_PROGRESS) and
       C(KEY_MATERIAL_ROTATION_DEFERRED). A key whose rotation is off and whose material is too old says
       C(ROTATION_DISABLED), and its message says both.
+    - With O(approved_plan), also C(PLAN_STALE) and C(NOT_IN_PLAN) for keys left as they are.
   returned: when O(key_id) is used
   type: str
 message:
@@ -410,6 +420,7 @@ def main():
         pending_deletion=dict(type="str", default="keep", choices=["keep", "cancel"]),
         max_key_material_age_days=dict(type="int", no_log=False),
         on_demand_rotations_reserve=dict(type="int", default=material_rules.DEFAULT_ON_DEMAND_RESERVE),
+        approved_plan=dict(type="dict"),
         interrupted_rescues_file=dict(type="path"),
     )
     argument_spec.update(tuning_argument_spec(concurrency=8))
@@ -439,7 +450,8 @@ def main():
 
     def enforcer(region):
         return RotationEnforcer(service(region), desired, module.check_mode, params["concurrency"],
-                                caller_account, partition_of(region), half_done, MaterialReader(service(region), service))
+                                caller_account, partition_of(region), half_done, MaterialReader(service(region), service),
+                                params["approved_plan"])
 
     references = params["key_ids"] if params["key_ids"] is not None else [params["key_id"]]
     try:

@@ -184,6 +184,23 @@ kms_keys:
       type: str
       returned: always
     reason: {description: Reason code as in M(keyguard.kms.kms_rotation); null when compliant., type: str, returned: always}
+    remediation_steps:
+      description:
+        - The KMS calls M(keyguard.kms.kms_rotation) would make for this key with the same O(state),
+          O(max_rotation_period_days) as its period ceiling, O(max_key_material_age_days) and
+          C(pending_deletion=cancel), in order - each C(operation) with, for C(EnableKeyRotation), its
+          C(rotation_period_days). Empty for a key that needs nothing or that no call can fix. What a plan file records.
+      type: list
+      elements: dict
+      returned: always
+    plan_state:
+      description:
+        - What those steps rest on (C(key_state), C(deletion_date), C(rotation_enabled), C(rotation_period_days),
+          and with O(max_key_material_age_days) C(last_rotation_date), C(on_demand_rotations_left),
+          C(pending_key_material)); an approved plan is applied to a key only while it is unchanged. Null for a
+          key in C(ERROR).
+      type: dict
+      returned: always
     message: {description: "The verdict in words, or the error.", type: str, returned: always}
     tags: {description: The key's tags., type: dict, returned: when O(tags=true)}
   sample:

@@ -32,6 +32,12 @@ options:
         active finding are handled, and none when the findings could not be read.
     type: dict
     default: {}
+  approved_plan:
+    description:
+      - The approved plan the preflight loaded and checked (RV(keyguard.kms.rotation_preflight#module:approved_plan)).
+        Only its keys are handled, each only while discovery finds it in the state it was planned from and needing
+        the approved steps.
+    type: dict
 attributes:
   check_mode:
     support: full
@@ -82,6 +88,24 @@ not_rescued:
     - A key pending deletion in a Region whose aliases could not be listed is not rescued when some exemption is by alias,
       as it might be the exempt one.
   returned: always
+  type: list
+  elements: dict
+approved_rescue:
+  description: With O(approved_plan), the plan entries of the keys in RV(rescue), by key ARN, for kms_rotation to check again.
+  returned: with O(approved_plan)
+  type: dict
+approved_enforce:
+  description: With O(approved_plan), the plan entries of the keys in RV(enforce), by key ARN.
+  returned: with O(approved_plan)
+  type: dict
+plan_stale:
+  description: With O(approved_plan), keys of the plan left alone because they changed since, with C(key_arn), C(region), C(reason) and C(message).
+  returned: with O(approved_plan)
+  type: list
+  elements: dict
+not_in_plan:
+  description: With O(approved_plan), keys a run would change that are not in the plan, left alone; as RV(plan_stale).
+  returned: with O(approved_plan)
   type: list
   elements: dict
 """

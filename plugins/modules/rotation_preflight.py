@@ -79,4 +79,15 @@ settings:
     partition: aws
     pending_deletion: cancel
     report_dir: /runner/project/keyguard-reports
+approved_plan:
+  description:
+    - With C(rotation_approved_plan) set (a role variable), the plan document, checked - this host's and account's,
+      unedited (its digest), young enough, made with this run's settings; null otherwise. Any problem fails the
+      preflight, before any AWS call.
+  returned: always
+  type: dict
+approved_plan_source:
+  description: Where the approved plan was read (a path or an S3 URI); null without one.
+  returned: with an approved plan
+  type: str
 """

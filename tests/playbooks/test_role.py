@@ -263,11 +263,13 @@ def test_reports_are_published_to_s3_once_per_run_and_a_failed_upload_says_why(e
     objects = emulator.boto3_client("s3", account).list_objects_v2(Bucket="security-reports")["Contents"]
     keys = sorted(item["Key"] for item in objects)
     folders = sorted(set(key.rsplit("/", 1)[0] for key in keys))
-    assert len(keys) == 6 and len(folders) == 2, keys
+    # Each report run publishes its three reports and the plan it wrote beside them.
+    assert len(keys) == 8 and len(folders) == 2, keys
     assert all(re.match(r"^keyguard/kms/team-pay-[0-9a-f]{10}/\d{4}-\d\d-\d\dT\d{6}Z-[0-9a-f]{6}$", folder)
                for folder in folders), folders
     name = folders[0].split("/")[2]
-    assert [key.rsplit("/", 1)[1] for key in keys[:3]] == [name + ".json", name + ".junit.xml", name + ".md"]
+    assert [key.rsplit("/", 1)[1] for key in keys[:4]] == [
+        name + ".json", name + ".junit.xml", name + ".md", name + ".plan.json"]
     body = emulator.boto3_client("s3", account).get_object(Bucket="security-reports", Key=keys[0])["Body"].read()
     assert json.loads(body)["run"]["target"] == "team/pay"
 

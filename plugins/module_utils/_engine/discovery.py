@@ -20,6 +20,7 @@ import datetime
 import threading
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import material as material_rules
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import plans
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._rules.counting import count_by
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
@@ -65,6 +66,7 @@ def key_record(region, metadata, status, aliases, tags, desired, error=None, mat
         compliance, reason = rotation.ERROR, error.code
         message = "key %s in %s could not be read: %s" % (metadata.get("KeyId"), region, error.message)
     primary_arn, primary_region = rotation.primary_key(metadata)
+    steps, planned_from = _remediation(metadata, status, desired, material, error)
     record = {
         "key_id": metadata["KeyId"],
         "key_arn": metadata.get("Arn"),
@@ -96,10 +98,22 @@ def key_record(region, metadata, status, aliases, tags, desired, error=None, mat
         "compliance": compliance,
         "reason": reason,
         "message": message,
+        "remediation_steps": steps,
+        "plan_state": planned_from,
     }
     if tags is not None:
         record["tags"] = tags
     return record
+
+
+def _remediation(metadata, status, desired, material, error):
+    """(the steps a remediation would take, the state they rest on): what a plan file records of the key.
+    The material is part of it only with a cryptoperiod, the only time kms_rotation reads it."""
+    if error is not None or "KeyManager" not in metadata:
+        return [], None
+    material = material if desired.get("max_key_material_age_days") else None
+    planned = rotation.plan(metadata, status, dict(desired, pending_deletion="cancel"), material)
+    return plans.steps_of(planned), plans.plan_state(metadata, status, material)
 
 
 class RegionScanner:

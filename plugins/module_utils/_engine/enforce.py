@@ -19,6 +19,7 @@ import threading
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import material as material_rules
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import plans
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
 from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency import map_concurrently
@@ -146,10 +147,12 @@ class RotationEnforcer:
     """Reads, plans and acts (or predicts) on the keys of one Region."""
 
     def __init__(self, service, desired, check_mode, concurrency, caller_account=None, partition=None,
-                 half_done=None, material_reader=None):
+                 half_done=None, material_reader=None, approved=None):
         """``caller_account``: a callable returning the credentials' account ID, asked only when a key
         is given by ARN; ``half_done``: a HalfDoneRescues shared by the Regions of one task;
-        ``material_reader``: an _engine.material.MaterialReader, used with a cryptoperiod."""
+        ``material_reader``: an _engine.material.MaterialReader, used with a cryptoperiod; ``approved``:
+        {key ARN: entry} of an approved plan (None: no plan), the only keys and steps this run may apply."""
+        self.approved = approved
         self.service = service
         self.material_reader = material_reader
         self.desired = desired
@@ -239,6 +242,11 @@ class RotationEnforcer:
             result["key_material"] = material_rules.serializable(material)
         if plan["reason"] == rotation.MULTI_REGION_REPLICA:
             result["primary_key_arn"], result["primary_region"] = rotation.primary_key(metadata)
+        refusal = self._outside_the_plan(metadata, status, material, plan)
+        if refusal is not None:
+            result.update(plan["before"])
+            result.update(reason=refusal[0], message=refusal[1], changed=False)
+            return result
         if self.check_mode or not plan["steps"]:
             result.update(plan["after"])
             result.update(actions=[operation for operation, _params in plan["steps"]])
@@ -248,6 +256,23 @@ class RotationEnforcer:
             result["key_material"] = material_rules.serializable(material_rules.renewed_view(material))
         result["changed"] = bool(result["actions"])
         return result
+
+    def _outside_the_plan(self, metadata, status, material, plan):
+        """(reason, message) when an approved plan does not allow what this key would get now, else None."""
+        if self.approved is None or not plan["steps"]:
+            return None
+        where = "key %s in %s" % (metadata["KeyId"], self.service.region)
+        entry = self.approved.get(metadata["Arn"])
+        if entry is None:
+            return plans.NOT_IN_PLAN, "%s is not in the approved plan, so it is left as it is (%s): %s" % (
+                where, ", ".join(operation for operation, _params in plan["steps"]), plan["message"])
+        state_now = plans.plan_state(metadata, status, material if self.desired.get("max_key_material_age_days")
+                                     else None)
+        changed = plans.changes(entry, state_now, plans.steps_of(plan))
+        if changed:
+            return plans.PLAN_STALE, "%s changed since the plan was approved, so nothing is done: %s; make a new plan" \
+                % (where, "; ".join(changed))
+        return None
 
     def _execute(self, metadata, plan):
         """Run the plan's steps; on a failure, the result says what was done and how to finish."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import findings as findings_rules
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import material
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import plans
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import model
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.finding_updates import findings_outcome
@@ -37,13 +38,14 @@ def _verdict(source):
 
 
 def build_report(discovery, rescue_results=None, enforce_results=None, verification=None, exemptions=None,
-                 metadata=None, run_errors=(), findings=None):
+                 metadata=None, run_errors=(), findings=None, left_by_plan=None):
     """The full run report: every key with its verdict before and after and the actions taken or planned.
 
     ``discovery`` and ``verification`` are kms_rotation_info's kms_keys (verification
     holds only the keys read back); the two results are flat lists of
     kms_rotation's per-key results. ``run_errors`` are messages about the run
-    itself (a Region or a phase that failed as a whole).
+    itself (a Region or a phase that failed as a whole). ``left_by_plan``: {key ARN: entry with reason and
+    message} of keys an approved plan left alone (PLAN_STALE, NOT_IN_PLAN).
     """
     metadata = dict(metadata or {})
     check_mode = bool(metadata.get("check_mode"))
@@ -67,12 +69,17 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
         if exemption:
             before["compliance"] = model.EXEMPT
         result = handled.get(arn)
+        left = (left_by_plan or {}).get(arn)
+        if result is not None and result["reason"] in plans.PLAN_REASONS:
+            left, result = {"reason": result["reason"], "message": result["message"]}, None
         error = None
         if result and result["compliance"] == rotation.ERROR:
             error = result["message"]
         elif key["compliance"] == rotation.ERROR:
             error = key["message"]
         after, after_source = _after(before, result, verified.get(arn), check_mode, exemption)
+        if left is not None and not exemption:
+            after, after_source = dict(before, reason=left["reason"]), "plan"
         keys.append({
             "key_id": key["key_id"],
             "key_arn": arn,
@@ -85,7 +92,7 @@ def build_report(discovery, rescue_results=None, enforce_results=None, verificat
             "phase": phase_of.get(arn),
             "after": after,
             "after_source": after_source,
-            "message": (result or key).get("message"),
+            "message": (left or result or key).get("message"),
             "error": error,
             "findings": findings_of.get(arn, []),
             # After a change, the read-back is the evidence: it shows the new material.
@@ -171,7 +178,7 @@ def unverified(report):
     if run.get("check_mode") or run.get("mode") == "report":
         return []
     by_findings = (run.get("settings") or {}).get("scope") == "findings"
-    left_to_owner = model.owner_reasons(run.get("settings")) + model.WAITING_REASONS
+    left_to_owner = model.owner_reasons(run.get("settings")) + model.WAITING_REASONS + plans.PLAN_REASONS
     return [entry for entry in report["keys"]
             if entry["after"]["compliance"] == rotation.NON_COMPLIANT and entry["after"]["reason"] not in left_to_owner
             and not (by_findings and not entry["findings"])]
@@ -264,7 +271,14 @@ def run_report(settings, discovery, plan, rescued, enforced, verified, finished,
         run_errors.append(findings_error)
     warnings.extend(unmatched_findings(found))
     metadata = run_metadata(settings, kms_keys or [], finished, warnings)
+    left_by_plan = dict((entry["key_arn"], entry) for entry in (plan.get("plan_stale") or [])
+                        + (plan.get("not_in_plan") or []))
+    if plan.get("plan_error"):
+        run_errors.append(plan["plan_error"])
     report = build_report(kms_keys or [], rescue_results, enforce_results, verification, plan.get("exempt"), metadata,
-                          run_errors, found)
+                          run_errors, found, left_by_plan)
+    if settings.get("approved_plan"):
+        report["approved_plan"] = {"source": settings["approved_plan"], "left": sorted(
+            left_by_plan.values(), key=lambda entry: (entry.get("region") or "", entry["key_arn"]))}
     report["findings"] = findings_section(found)
     return record_finding_outcomes(report, None)

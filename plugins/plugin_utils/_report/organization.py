@@ -64,7 +64,8 @@ def build_organization(reports, missing_hosts=(), previous=None, started=None, m
         accounts.append(dict(counts, host=run["target"], account_id=run.get("account_id"),
                              account_name=run.get("account_name"), ou_path=run.get("ou_path") or "-",
                              total=len(rows), compliance_percent=percentage(counts),
-                             compliant=bool(report["summary"]["compliant"]), errors=len(report["errors"])))
+                             compliant=bool(report["summary"]["compliant"]), errors=len(report["errors"]),
+                             plan_file=run.get("plan_file")))
         changes.extend(dict(row, check_mode=bool(run.get("check_mode"))) for row in rows if row["actions"])
         errors.extend(dict(error, host=run["target"]) for error in report["errors"] if error["key_arn"] is None)
     owners = model.OWNER_REASONS + (rotation.PENDING_DELETION,)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.model import REPORT_COMPLIANCE_VALUES
+from ansible_collections.keyguard.kms.plugins.module_utils._rules.plans import PLAN_REASONS
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.model import WAITING_REASONS
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.model import owner_reasons
 _MARKDOWN_ESCAPES = str.maketrans({"|": "\\|", "\n": " ", "\r": " ", "<": "&lt;", ">": "&gt;", "[": "\\[",
@@ -82,8 +83,11 @@ def _problems(report):
     failing = [k for k in report["keys"] if k["after"]["compliance"] == rotation.NON_COMPLIANT]
     left_to_owner = owner_reasons(report["run"].get("settings"))
     waiting = WAITING_REASONS
+    by_plan = PLAN_REASONS
     for title, group in (
-        ("Still not compliant", [k for k in failing if k["after"]["reason"] not in left_to_owner + waiting]),
+        ("Still not compliant", [k for k in failing if k["after"]["reason"] not in left_to_owner + waiting + by_plan]),
+        ("Left by the approved plan: not in it, or changed since it was approved (make a new plan)",
+         [k for k in failing if k["after"]["reason"] in by_plan]),
         ("Needs the key owner: disabled keys, deletions the run keeps, imported material to renew, on-demand "
          "rotations kept in reserve",
          [k for k in failing if k["after"]["reason"] in left_to_owner]),

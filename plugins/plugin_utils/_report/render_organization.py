@@ -64,10 +64,12 @@ def organization_markdown(report):
         [_cell(group["ou_path"]), "%d" % group["total"], "%d" % group["COMPLIANT"], "%d" % group["NON_COMPLIANT"],
          "%d" % group["ERROR"], "%d" % group["EXEMPT"], _percent(group["compliance_percent"])]
         for group in report["by_ou"]])
-    lines += _table("Per account", ["account", "name", "OU path", "keys", "compliance", "result"], [
+    lines += _table("Per account", ["account", "name", "OU path", "keys", "compliance", "result", "plan"], [
         [_cell(account["account_id"]), _cell(account["account_name"]), _cell(account["ou_path"]),
          "%d" % account["total"], _percent(account["compliance_percent"]),
-         "COMPLIANT" if account["compliant"] else "NOT COMPLIANT"] for account in report["by_account"]])
+         "COMPLIANT" if account["compliant"] else "NOT COMPLIANT",
+         "[%s](%s)" % ((_cell(account["plan_file"]),) * 2) if account.get("plan_file") else "-"]
+        for account in report["by_account"]])
     for title, rows in (("Needs action", report["needs_action"]), ("Needs the key owner", report["needs_owner"])):
         if rows:
             lines += _table(title, ["account", "region", "key", "compliance", "reason", "message"], [
@@ -220,6 +222,7 @@ def organization_html(report):
         "<h2>Compliance per account</h2>%s" % _bars([dict(account, label=account["account_name"] or account[
             "account_id"] or account["host"]) for account in report["by_account"]], "label", "compliance per account",
             "chart-account"),
+        _plan_links(report["by_account"]),
         '<h2>Every key</h2><input id="search" type="search" placeholder="Search keys, accounts, OUs, reasons">',
         '<span id="count"></span><div class="pager"><button id="prev">previous</button><span id="page"></span>'
         '<button id="next">next</button></div>',
@@ -230,6 +233,16 @@ def organization_html(report):
         "<p>Compliance: %s.</p></body></html>" % html.escape(report["run"]["formula"]),
     ]
     return "\n".join(parts) + "\n"
+
+
+def _plan_links(accounts):
+    """Each account's plan, to approve: the files sit beside this page."""
+    planned = [account for account in accounts if account.get("plan_file")]
+    if not planned:
+        return ""
+    return '<h2>Plans to approve</h2><ul id="plans">%s</ul>' % "".join(
+        '<li><a href="%s">%s</a></li>' % (html.escape(account["plan_file"], quote=True), html.escape(
+            account["account_name"] or account["account_id"] or account["host"])) for account in planned)
 
 
 ORGANIZATION_RENDERERS = {

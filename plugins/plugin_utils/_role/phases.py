@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import findings as findings_rules
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import material
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import plans
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.model import KMS3
@@ -92,6 +93,61 @@ def plan_phases(kms_keys, settings, regions_without_aliases=(), findings=None, f
         elif key["reason"] in rotation.ROTATION_CHANGE_REASONS or key["reason"] == material.KEY_MATERIAL_TOO_OLD:
             enforce.append(key["key_arn"])
     return {"rescue": rescue, "enforce": enforce, "exempt": exempt, "not_rescued": not_rescued, "out_of_scope": out_of_scope}
+
+
+def apply_approved_plan(phases, kms_keys, plan):
+    """The phases narrowed to an approved plan: only its keys, each only while the state it was planned from holds.
+
+    Returns the phases with ``rescue`` and ``enforce`` narrowed, ``approved_rescue`` / ``approved_enforce``
+    ({key ARN: plan entry}, for kms_rotation to check again right before it writes), ``plan_stale`` and
+    ``not_in_plan`` (each key with its reason and why), and ``plan_error`` when the plan is of another account.
+    """
+    records = dict((key["key_arn"], key) for key in kms_keys)
+    approved = plans.approved_keys(plan)
+    accounts = set(key.get("account_id") for key in kms_keys if key.get("account_id"))
+    planned_account = (plan.get("run") or {}).get("account_id")
+    narrowed = dict(phases, rescue=[], enforce=[], approved_rescue={}, approved_enforce={}, plan_stale=[],
+                    not_in_plan=[], plan_error=None)
+    if planned_account and accounts and accounts != {planned_account}:
+        narrowed["plan_error"] = ("the approved plan is of account %s, and this target's keys are of account %s: "
+                                  "nothing was changed" % (planned_account, ", ".join(sorted(accounts))))
+        return narrowed
+    for phase, names in (("rescue", "KMS.3"), ("enforce", "KMS.4")):
+        for arn in phases[phase]:
+            record = records[arn]
+            entry = approved.get(arn)
+            if entry is None:
+                narrowed["not_in_plan"].append(_left(record, plans.NOT_IN_PLAN, "not in the approved plan: %s" % (
+                    record["message"])))
+                continue
+            changed = plans.changes(entry, record.get("plan_state") or {}, record.get("remediation_steps") or [])
+            if changed or entry.get("phase") != names:
+                narrowed["plan_stale"].append(_left(record, plans.PLAN_STALE, "changed since the plan was approved: "
+                                                    "%s; make a new plan" % "; ".join(changed or ["its phase"])))
+                continue
+            narrowed[phase].append(arn)
+            narrowed["approved_" + phase][arn] = entry
+    handled = set(phases["rescue"]) | set(phases["enforce"])
+    for arn, entry in approved.items():
+        if arn in handled:
+            continue
+        record = records.get(arn)
+        if record is None:
+            why = "it was not found by this run's discovery"
+        else:
+            changed = plans.changes(entry, record.get("plan_state") or {}, record.get("remediation_steps") or [])
+            why = "it changed since the plan was approved (%s) and now needs %s" % (
+                "; ".join(changed) or "its exemption or scope", "nothing from this run" if not record.get(
+                    "remediation_steps") else "other steps: make a new plan")
+        narrowed["plan_stale"].append({"key_arn": arn, "key_id": entry.get("key_id"), "region": entry.get("region"),
+                                       "reason": plans.PLAN_STALE, "message": "in the approved plan, but %s: "
+                                       "nothing was done" % why})
+    return narrowed
+
+
+def _left(record, reason, message):
+    return {"key_arn": record["key_arn"], "key_id": record["key_id"], "region": record["region"], "reason": reason,
+            "message": message}
 
 
 def keys_to_verify(*phase_results):

@@ -23,6 +23,7 @@ import secrets
 import tempfile
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import material
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import plans
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import selection
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.arguments import parse_role_arn
@@ -96,6 +97,7 @@ def check(args, environ, cwd, host, check_mode, started=None):
     _tuning(inputs, args)
     _credentials(inputs, args)
     _files(inputs, args, cwd)
+    _approved_plan(inputs, args)
     _lock(inputs, args)
     settings["fail_on_noncompliant"] = bool(args.get("rotation_fail_on_noncompliant"))
     settings["include_aws_managed"] = bool(args.get("rotation_include_aws_managed"))
@@ -257,6 +259,29 @@ def _files(inputs, args, cwd):
         settings["interrupted_rescues_file"] = names.inside(settings["report_dir"], "%s.interrupted-%s-%s.json" % (
             settings["report_name"], settings["started"].replace(":", ""), settings["run_id"]))
     _report_bucket(inputs, args)
+
+
+def _approved_plan(inputs, args):
+    """Where the plan a person approved is (a file, a folder or an S3 prefix), and how old it may be."""
+    settings = inputs.settings
+    source = args.get("rotation_approved_plan") or None
+    max_age = _whole_number(args.get("rotation_approved_plan_max_age_hours", plans.DEFAULT_MAX_AGE_HOURS))
+    if source is not None and not isinstance(source, str):
+        inputs.error("rotation_approved_plan", "must be a plan file, a folder of plans or an S3 prefix (s3://...), "
+                     "got %r" % (source,))
+        source = None
+    if source and settings["mode"] != "remediate":
+        inputs.error("rotation_approved_plan", "applies to keyguard.kms.remediate only; a report writes plans, it "
+                     "does not apply them")
+    if source and source.startswith("s3://"):
+        problem = parse_s3_uri("rotation_approved_plan", source)[2]
+        if problem:
+            inputs.error("rotation_approved_plan", problem.split(" ", 1)[1])
+    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or max_age <= 0:
+        inputs.error("rotation_approved_plan_max_age_hours", "must be a number of hours above 0, got %r" % (max_age,))
+        max_age = plans.DEFAULT_MAX_AGE_HOURS
+    settings["approved_plan"] = source
+    settings["approved_plan_max_age_hours"] = max_age
 
 
 def _lock(inputs, args):

@@ -126,8 +126,10 @@ def test_each_run_is_kept_in_history_never_overwritten(tmp_path, monkeypatch):
 def test_a_summary_from_a_folder_reads_every_host_report_and_only_those(tmp_path):
     from ansible_collections.keyguard.kms.plugins.action.rotation_organization import reports_in_folder
 
-    report = {"schema_version": 1, "run": {"target": "x"}, "keys": []}
+    report = {"schema_version": 1, "run": {"target": "x"}, "keys": [], "summary": {}}
+    plan = {"kind": "keyguard.kms/plan", "schema_version": 1, "run": {"target": "x"}, "keys": [], "summary": {}}
     for name in ("organization-prod.json", "prod.json", "organization.json", ".prod.draft-0a1b2c.json",
-                 "prod.interrupted-2026-12-01T100000Z-0a1b2c.json"):
-        (tmp_path / name).write_text(json.dumps(report if "interrupted" not in name else {"keys": []}))
+                 "prod.interrupted-2026-12-01T100000Z-0a1b2c.json", "prod.plan.json"):
+        (tmp_path / name).write_text(json.dumps(
+            plan if "plan" in name else report if "interrupted" not in name else {"keys": []}))
     assert len(reports_in_folder(str(tmp_path))) == 2, "organization-prod is a host; organization.json is not"

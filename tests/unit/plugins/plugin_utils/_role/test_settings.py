@@ -62,11 +62,26 @@ def test_defaults_are_normalized(tmp_path):
         ({"rotation_assume_role_arn": "role/x"}, "rotation_assume_role_arn must be an IAM role ARN"),
         ({"rotation_aws_profile": "p", "rotation_aws_access_key": "AKIA"}, "both set"),
         ({"rotation_report_formats": ["pdf"]}, "rotation_report_formats must be a list of json"),
+        ({"rotation_max_key_material_age_days": 0}, "rotation_max_key_material_age_days must be a whole number of days"),
+        ({"rotation_max_key_material_age_days": "a year"}, "rotation_max_key_material_age_days must be a whole"),
+        ({"rotation_on_demand_rotations_reserve": 25}, "rotation_on_demand_rotations_reserve must be a whole number from"),
+        ({"rotation_approved_plan": 5}, "rotation_approved_plan must be a plan file, a folder of plans or an S3"),
+        ({"rotation_approved_plan": "s3://Bucket/x"}, "a bucket name has 3 to 63 characters"),
+        ({"rotation_approved_plan": "plans/", "mode": "report"}, "applies to keyguard.kms.remediate only"),
+        ({"rotation_approved_plan_max_age_hours": 0}, "rotation_approved_plan_max_age_hours must be a number of hours"),
     ],
 )
 def test_bad_inputs_are_refused_naming_the_variable(tmp_path, variables, fragment):
     _settings_, errors = check(tmp_path, **variables)
     assert any(fragment in error for error in errors), errors
+
+
+def test_a_cryptoperiod_and_a_plan_given_as_extra_vars_text(tmp_path):
+    settings, errors = check(tmp_path, rotation_max_key_material_age_days="365", rotation_approved_plan="plans/",
+                             rotation_approved_plan_max_age_hours="12")
+    assert errors == []
+    assert (settings["max_key_material_age_days"], settings["on_demand_rotations_reserve"]) == (365, 3)
+    assert (settings["approved_plan"], settings["approved_plan_max_age_hours"]) == ("plans/", 12)
 
 
 def test_no_region_anywhere(tmp_path, monkeypatch):
