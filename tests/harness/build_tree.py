@@ -15,6 +15,8 @@ import sys
 import zipfile
 
 AMAZON_AWS_PREFIX = "ansible_collections/amazon/aws/"
+# awx.awx is only for examples/awx/configure.yml, whose tasks the tests check against its modules' specs.
+BUNDLED_PREFIXES = (AMAZON_AWS_PREFIX, "ansible_collections/awx/awx/")
 
 
 def collection_files(source):
@@ -39,8 +41,7 @@ def sync_collection(source, target):
 
 
 def ensure_amazon_aws(tree, cache, ansible_version):
-    marker = os.path.join(tree, AMAZON_AWS_PREFIX, "MANIFEST.json")
-    if os.path.exists(marker):
+    if all(os.path.exists(os.path.join(tree, prefix, "MANIFEST.json")) for prefix in BUNDLED_PREFIXES):
         return
     wheels = glob.glob(os.path.join(cache, f"ansible-{ansible_version}-*.whl"))
     if not wheels:
@@ -51,7 +52,7 @@ def ensure_amazon_aws(tree, cache, ansible_version):
         )
         wheels = glob.glob(os.path.join(cache, f"ansible-{ansible_version}-*.whl"))
     with zipfile.ZipFile(wheels[0]) as wheel:
-        members = [name for name in wheel.namelist() if name.startswith(AMAZON_AWS_PREFIX)]
+        members = [name for name in wheel.namelist() if name.startswith(BUNDLED_PREFIXES)]
         wheel.extractall(tree, members)
 
 

@@ -30,10 +30,12 @@ def test_the_built_collection_carries_only_what_runs_once_installed(tmp_path):
     # Only what a user of the collection runs or reads, nothing a test run leaves behind.
     assert set(name.split("/")[0] for name in members) <= {
         "MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.md", "requirements.txt", "bindep.txt",
-        "changelogs", "docs", "examples", "extensions", "meta", "playbooks", "plugins", "policies", "roles", "tests"}
+        "changelogs", "deploy", "docs", "examples", "extensions", "meta", "playbooks", "plugins", "policies", "roles",
+        "tests"}
     assert not [name for name in members if "__pycache__" in name or ".pytest_cache" in name]
     for wanted in ("meta/execution-environment.yml", "requirements.txt", "bindep.txt", "plugins/inventory/aws_accounts.py",
-                   "roles/rotation/tasks/main.yml", "playbooks/report.yml", "policies/keyguard-kms-remediate.json"):
+                   "roles/rotation/tasks/main.yml", "playbooks/report.yml", "policies/keyguard-kms-remediate.json",
+                   "deploy/cloudformation/member-role-stackset.yaml", "examples/awx/configure.yml"):
         assert wanted in members, wanted
 
 
