@@ -87,7 +87,7 @@ demo: collection
 	cd $(COLLECTION) && KEYGUARD_DEMO_DIR=$(CURDIR)/demo-output $(BIN)/python tests/harness/demo.py
 
 clean:
-	rm -rf build $(VENV) .venv-awscli
+	rm -rf build $(VENV) .venv-awscli .venv-c7n
 
 molecule: $(BUILD_TREE)
 	cd $(COLLECTION) && $(BIN)/molecule test --scenario-name rotation
@@ -135,11 +135,17 @@ bench-baseline: $(VENV)/.installed
 		--output $(CURDIR)/benchmark-results/baseline $(BENCH_ARGS)
 
 # An Organization of 200 accounts through ansible-runner, whole and in slices (see benchmarks/org.py).
-bench-org: $(VENV)/.installed
+# Cloud Custodian's c7n-org, for bench-org's side-by-side columns: a venv of its own.
+.venv-c7n/.installed:
+	$(PYTHON) -m venv .venv-c7n
+	.venv-c7n/bin/pip install --quiet --no-compile c7n c7n-org
+	touch $@
+
+bench-org: $(VENV)/.installed .venv-c7n/.installed
 	$(MAKE) collection TREE=$(abspath build/bench-collections)
 	cd $(abspath build/bench-collections)/ansible_collections/keyguard/kms && \
 		ANSIBLE_COLLECTIONS_PATH=$(abspath build/bench-collections) $(BIN)/python benchmarks/org.py \
-		--output $(CURDIR)/benchmark-results $(BENCH_ORG_ARGS)
+		--output $(CURDIR)/benchmark-results --c7n $(CURDIR)/.venv-c7n/bin/c7n-org $(BENCH_ORG_ARGS)
 
 bench-smoke: $(BUILD_TREE) .venv-awscli/.installed
 	cd $(COLLECTION) && $(BIN)/python benchmarks/run.py --aws-cli $(CURDIR)/.venv-awscli/bin/aws \

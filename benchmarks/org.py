@@ -8,14 +8,22 @@ with forks 10: the report and the remediation, once whole and once as three slic
 processes of the runs together), keys per second and the cost per account, and checks every key of
 every account ended correct and every host's set_stats survived AWX's shallow merge of the slices.
 
+Side by side in the same run: Ansible's floor (the same hosts, forks and inventory, one
+keyguard.kms.kms_rotation_info task per host) and Cloud Custodian's c7n-org on an identical Organization
+of its own (the kms-key resource, key-rotation-status filter for the report, set-rotation for the
+remediation; c7n and c7n-org from PyPI in .venv-c7n), each with wall time, CPU seconds per account, peak
+memory and keys correct after it.
+
     python benchmarks/org.py                 # 200 accounts (make bench-org)
     python benchmarks/org.py --accounts 20   # a quick look
+    python benchmarks/org.py --no-sliced --c7n .venv-c7n/bin/c7n-org
 """
 
 import argparse
 import concurrent.futures
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -37,6 +45,14 @@ KINDS = ["symmetric_off", "symmetric_off", "symmetric_on_365", "symmetric_on_730
          "asymmetric_rsa", "hmac", "external", "mr_primary"]
 SLICES = 3
 FORKS = 10
+# Ansible's floor: one module task per host, the same connection and role as the role's own tasks.
+FLOOR_PLAY = [{"name": "floor", "hosts": "kms_targets", "connection": "local", "gather_facts": False, "tasks": [{
+    "name": "floor | one kms_rotation_info task", "keyguard.kms.kms_rotation_info": {
+        "regions": "{{ rotation_regions }}", "access_key": "{{ rotation_aws_access_key }}",
+        "secret_key": "{{ rotation_aws_secret_key }}", "endpoint_url": "{{ rotation_aws_endpoint_url }}",
+        "assume_role_arn": "{{ rotation_assume_role_arn }}"}}]}]
+C7N_POLICY = {"name": "kms-key-rotation", "resource": "aws.kms-key",
+              "filters": [{"type": "key-rotation-status", "key": "KeyRotationEnabled", "value": False}]}
 
 
 def seed_organization(emulator, management, accounts):
@@ -75,6 +91,8 @@ def private_data_dir(root, emulator, management, members, report_dir):
     for name in ("report", "remediate"):
         with open(os.path.join(root, "project", name + ".yml"), "w", encoding="utf-8") as handle:
             handle.write("- name: %s\n  ansible.builtin.import_playbook: keyguard.kms.%s\n" % (name, name))
+    with open(os.path.join(root, "project", "floor.yml"), "w", encoding="utf-8") as handle:
+        yaml.safe_dump(FLOOR_PLAY, handle, sort_keys=False)
     with open(os.path.join(root, "env", "envvars"), "w", encoding="utf-8") as handle:
         yaml.safe_dump({"ANSIBLE_INVENTORY_ENABLED": "keyguard.kms.aws_accounts",
                         "ANSIBLE_COLLECTIONS_PATH": os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")}, handle)
@@ -86,7 +104,9 @@ def runner(root, playbook, ident, limit=None):
                "--ident", ident, "--forks", str(FORKS)]
     if limit:
         command += ["--limit", ",".join(limit)]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # ansible-runner finds ansible-playbook on PATH: this venv's.
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
 
 
 def artifacts(root, ident):
@@ -123,22 +143,54 @@ def descendants_rss_mb(pids):
     return total / 1024.0
 
 
-def measured(root, playbook, ident, hosts, sliced):
-    """Run whole or as SLICES concurrent slices; returns wall time, peak memory of the controller (every process
-    of the runs together) and AWX's merge of the stats."""
-    limits = [sorted(hosts)[number::SLICES] for number in range(SLICES)] if sliced else [None]
-    started = time.monotonic()
-    processes = [runner(root, playbook, "%s-%d" % (ident, number), limit) for number, limit in enumerate(limits)]
+def children_cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def watched(processes):
+    """(return codes, wall s, CPU s of the processes and every child they waited for, peak memory MB)."""
+    started, cpu = time.monotonic(), children_cpu_s()
     peak = 0.0
     while any(process.poll() is None for process in processes):
         peak = max(peak, descendants_rss_mb([process.pid for process in processes]))
         time.sleep(0.5)
     codes = [process.wait() for process in processes]
-    wall = time.monotonic() - started
+    return codes, time.monotonic() - started, children_cpu_s() - cpu, peak
+
+
+def measured(root, playbook, ident, hosts, sliced):
+    """Run whole or as SLICES concurrent slices; returns wall time, CPU time and peak memory of the controller
+    (every process of the runs together) and AWX's merge of the stats."""
+    limits = [sorted(hosts)[number::SLICES] for number in range(SLICES)] if sliced else [None]
+    processes = [runner(root, playbook, "%s-%d" % (ident, number), limit) for number, limit in enumerate(limits)]
+    codes, wall, cpu, peak = watched(processes)
     merged = {}
     for number in range(len(limits)):
         merged.update(artifacts(root, "%s-%d" % (ident, number)))
-    return {"wall_s": wall, "returncodes": codes, "merged_stats": len(merged), "peak_rss_mb": peak}
+    return {"wall_s": wall, "cpu_s": cpu, "returncodes": codes, "merged_stats": len(merged), "peak_rss_mb": peak}
+
+
+def c7n_org(c7n, emulator, management, members, work, remediate):
+    """c7n-org over the same Organization's member roles, its default workers; the report is --dryrun."""
+    config = os.path.join(work, "c7n-accounts.yml")
+    with open(config, "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"accounts": [{"account_id": member["id"], "name": name, "regions": list(REGIONS),
+                                      "role": "arn:aws:iam::%s:role/%s" % (member["id"], ROLE_NAME)}
+                                     for name, member in sorted(members.items())]}, handle)
+    policy = dict(C7N_POLICY, actions=[{"type": "set-rotation", "state": True}]) if remediate else C7N_POLICY
+    policies = os.path.join(work, "c7n-policy.yml")
+    with open(policies, "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"policies": [policy]}, handle)
+    command = [c7n, "run", "-c", config, "-u", policies, "-s", os.path.join(work, "c7n-output")]
+    if not remediate:
+        command.append("--dryrun")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=management, AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+               AWS_ENDPOINT_URL=emulator.url, AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull,
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    codes, wall, cpu, peak = watched([process])
+    return {"wall_s": wall, "cpu_s": cpu, "returncodes": codes, "merged_stats": 0, "peak_rss_mb": peak}
 
 
 def correct_keys(emulator, keys):
@@ -157,10 +209,24 @@ def correct_keys(emulator, keys):
     return good
 
 
+def row(result, run, mode, members, keys, emulator=None, tool="keyguard"):
+    result.update(tool=tool, run=run, mode=mode, accounts=len(members), keys=len(keys),
+                  keys_per_s=len(keys) / result["wall_s"], s_per_account=result["wall_s"] / len(members),
+                  cpu_per_account=result["cpu_s"] / len(members))
+    if emulator is not None:
+        result["correct"] = correct_keys(emulator, keys)
+    print("%-8s %-9s %-6s %4d accounts %5d keys %7.1f s %6.1f CPU s/account %6.0f MB%s" % (
+        tool, run, mode, len(members), len(keys), result["wall_s"], result["cpu_per_account"], result["peak_rss_mb"],
+        "  %d/%d keys correct" % (result["correct"], len(keys)) if "correct" in result else ""), flush=True)
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--output", default=os.path.join(os.getcwd(), "benchmark-results"))
+    parser.add_argument("--no-sliced", action="store_true", help="skip the three concurrent slices")
+    parser.add_argument("--c7n", help="c7n-org to compare with (make bench-org installs it in .venv-c7n)")
     args = parser.parse_args()
     os.makedirs(args.output, exist_ok=True)
     work = tempfile.mkdtemp(prefix="keyguard-org-")
@@ -168,41 +234,47 @@ def main():
     rows = []
     try:
         orgs = {}
-        for name, management in (("whole", "300000000001"), ("sliced", "300000000002")):
+        names = [("whole", "300000000001")] + ([] if args.no_sliced else [("sliced", "300000000002")]) + (
+            [("c7n", "300000000003")] if args.c7n else [])
+        for name, management in names:
             started = time.monotonic()
             members, keys = seed_organization(emulator, management, args.accounts)
             print("seeded %s: %d accounts, %d keys in %.0f s" % (
                 name, len(members), len(keys), time.monotonic() - started), flush=True)
             root = private_data_dir(os.path.join(work, name), emulator, management, members,
                                     os.path.join(work, name + "-reports"))
-            orgs[name] = (root, members, keys)
-        for mode in ("whole", "sliced"):
-            root, members, keys = orgs[mode]
+            orgs[name] = (root, members, keys, management)
+        root, members, keys, _management = orgs["whole"]
+        rows.append(row(measured(root, "floor.yml", "floor", list(members), False), "floor", "whole", members, keys,
+                        tool="floor"))
+        for mode in [name for name in ("whole", "sliced") if name in orgs]:
+            root, members, keys, _management = orgs[mode]
             for run in ("report", "remediate"):
                 result = measured(root, run + ".yml", run, list(members), mode == "sliced")
-                result.update(run=run, mode=mode, accounts=len(members), keys=len(keys),
-                              keys_per_s=len(keys) / result["wall_s"], s_per_account=result["wall_s"] / len(members))
-                if run == "remediate":
-                    result["correct"] = correct_keys(emulator, keys)
-                rows.append(result)
-                print("%-9s %-6s %4d accounts %5d keys %7.1f s %6.0f MB %6.1f keys/s  stats of %d hosts kept%s" % (
-                    result["run"], mode, len(members), len(keys), result["wall_s"], result["peak_rss_mb"],
-                    result["keys_per_s"], result["merged_stats"],
-                    "  %d/%d keys correct" % (result["correct"], len(keys)) if "correct" in result else ""),
-                    flush=True)
+                rows.append(row(result, run, mode, members, keys, emulator if run == "remediate" else None))
+        if args.c7n:
+            root, members, keys, management = orgs["c7n"]
+            for run in ("report", "remediate"):
+                result = c7n_org(args.c7n, emulator, management, members, root, run == "remediate")
+                rows.append(row(result, run, "whole", members, keys, emulator if run == "remediate" else None,
+                                tool="c7n-org"))
     finally:
         emulator.stop()
     with open(os.path.join(args.output, "org.json"), "w", encoding="utf-8") as handle:
         json.dump(rows, handle, indent=2)
-    print("\n| run | mode | accounts | keys | wall s | peak MB | keys/s | s per account (forks %d) | stats kept | "
-          "keys correct |" % FORKS)
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
-        print("| %s | %s | %d | %d | %.1f | %.0f | %.1f | %.2f | %d/%d | %s |" % (
-            row["run"], row["mode"], row["accounts"], row["keys"], row["wall_s"], row["peak_rss_mb"],
-            row["keys_per_s"], row["s_per_account"], row["merged_stats"], row["accounts"],
-            "%d/%d" % (row["correct"], row["keys"]) if "correct" in row else "-"))
-    failed = [row for row in rows if any(row["returncodes"]) and row["run"] == "report"]
+    floor = rows[0]["wall_s"]
+    print("\n| tool | run | mode | accounts | keys | wall s | x floor | CPU s per account | peak MB | s per account "
+          "(forks %d) | stats kept | keys correct | rc |" % FORKS)
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for entry in rows:
+        print("| %s | %s | %s | %d | %d | %.1f | %.2f | %.2f | %.0f | %.2f | %s | %s | %s |" % (
+            entry["tool"], entry["run"], entry["mode"], entry["accounts"], entry["keys"], entry["wall_s"],
+            entry["wall_s"] / floor, entry["cpu_per_account"], entry["peak_rss_mb"], entry["s_per_account"],
+            "%d/%d" % (entry["merged_stats"], entry["accounts"]) if entry["tool"] == "keyguard" else "-",
+            "%d/%d" % (entry["correct"], entry["keys"]) if "correct" in entry else "-",
+            ",".join(str(code) for code in entry["returncodes"])))
+    failed = [entry for entry in rows if any(entry["returncodes"]) and entry["run"] == "report"
+              and entry["tool"] == "keyguard"]
     return 1 if failed else 0
 
 
