@@ -13,6 +13,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import publish
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import approved_plan
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import run_lock
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import s3_reads
@@ -55,10 +56,16 @@ class ActionModule(ActionBase):
             raw["awx_job_id"] = self._templar.template(job)
         settings, errors = _settings.check(raw, os.environ, os.getcwd(), host, self._task.check_mode)
         result.update(changed=False, settings=settings, approved_plan=None)
+        if settings.get("approved_plan_required") and not settings.get("approved_plan") and not errors:
+            errors.append("rotation_approved_plan_required is set and no rotation_approved_plan is given: this "
+                          "remediation applies only an approved plan")
         if settings.get("approved_plan") and not errors:
             given = s3_reads.variable_reader(self._templar, task_vars)
-            plan, where, problems = approved_plan.load(settings, given("aws_account_id"), lambda: s3_reads.client(
-                settings.get("report_s3_region"), given))
+            # In an AWX workflow the report node's artifacts carry the digest of the plan the approver saw.
+            artifacts = given(publish.stats_key(host)) or {}
+            plan, where, problems = approved_plan.load(
+                settings, given("aws_account_id"), lambda: s3_reads.client(settings.get("report_s3_region"), given),
+                approved_digest=artifacts.get("plan_digest") if isinstance(artifacts, dict) else None)
             errors += problems
             result.update(approved_plan=plan, approved_plan_source=where)
         if errors:

@@ -59,9 +59,10 @@ class ActionModule(ActionBase):
                 args["discovery"].get("kms_keys") is not None:
             # What a person approves, and what keyguard.kms.remediate -e rotation_approved_plan=... then applies.
             path = approved_plan.plan_path(settings)
-            files.write_atomically(path, json.dumps(approved_plan.plan_document(
-                settings, args["discovery"], args["plan"]), indent=2, sort_keys=True) + "\n")
-            report["run"]["plan_file"] = os.path.basename(path)
+            document = approved_plan.plan_document(settings, args["discovery"], args["plan"])
+            files.write_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+            # The digest travels in the job's artifacts too, out of reach of whoever can write the plan file.
+            report["run"].update(plan_file=os.path.basename(path), plan_digest=document["digest"])
         draft = names.inside(settings["report_dir"], ".%s.draft-%s.json" % (settings["report_name"], settings["run_id"]))
         files.write_atomically(draft, json.dumps(report))
         return dict(changed=False, draft=draft, summary=report["summary"],

@@ -354,6 +354,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce impor
 from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce import half_done_message
 from ansible_collections.keyguard.kms.plugins.module_utils._engine.material import MaterialReader
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import material as material_rules
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import plans
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
 from ansible_collections.keyguard.kms.plugins.module_utils._runtime.run_watch import stop_when_run_ends
 
@@ -370,6 +371,8 @@ def argument_errors(params, regions):
     if problem:
         errors.append(problem)
     errors += material_rules.limit_errors(params["max_key_material_age_days"], params["on_demand_rotations_reserve"])
+    if params["approved_plan"] is not None:
+        errors += plans.approved_entries_errors(params["approved_plan"])
     if params["key_ids"] is not None and not params["key_ids"]:
         errors.append("key_ids is empty: give at least one key ID, key ARN, alias name or alias ARN")
     note = params["interrupted_rescues_file"]

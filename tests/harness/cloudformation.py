@@ -60,9 +60,9 @@ def member_template():
             "RoleName": {"Type": "String", "Default": "keyguard-kms", "AllowedPattern": "[\\w+=,.@-]{1,64}",
                          "Description": "The role's name; the inventory's role_name."},
             "TrustedPrincipalArn": {
-                "Type": "String", "AllowedPattern": "arn:aws[a-z-]*:iam::\\d{12}:(role|user)/.+",
+                "Type": "String", "AllowedPattern": "arn:aws[a-z-]*:iam::\\d{12}:(role|user)/[\\w+=,.@/-]+",
                 "Description": "The one IAM role or user (AWX's credential) allowed to assume this role "
-                               "(aws:PrincipalArn)."},
+                               "(aws:PrincipalArn); no wildcards."},
             "ExternalId": {"Type": "String", "Default": "", "NoEcho": True,
                            "Description": "An ExternalId the caller must pass (rotation_assume_role_external_id); "
                                           "empty for none."},
@@ -158,8 +158,11 @@ def controller_template():
                              "Description": "Prefix of rotation_report_s3_uri, ending in /"},
             "ControllerRoleName": {"Type": "String", "Default": "",
                                    "Description": "An existing role (AWX's) to attach the policy to; empty for none"},
+            "ControllerUserName": {"Type": "String", "Default": "",
+                                   "Description": "Or an existing IAM user whose access key AWX's credential holds"},
         },
-        "Conditions": {"AttachToRole": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ControllerRoleName"}, ""]}]}},
+        "Conditions": {"AttachToRole": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ControllerRoleName"}, ""]}]},
+                       "AttachToUser": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ControllerUserName"}, ""]}]}},
         "Resources": {
             "KeyguardControllerPolicy": {
                 "Type": "AWS::IAM::ManagedPolicy",
@@ -167,6 +170,7 @@ def controller_template():
                     "Description": "keyguard.kms controller: policies/keyguard-kms-controller.json",
                     "PolicyDocument": parameterized(policy("controller")),
                     "Roles": {"Fn::If": ["AttachToRole", [{"Ref": "ControllerRoleName"}], {"Ref": "AWS::NoValue"}]},
+                    "Users": {"Fn::If": ["AttachToUser", [{"Ref": "ControllerUserName"}], {"Ref": "AWS::NoValue"}]},
                 },
             },
             "ReportBucket": {

@@ -93,11 +93,16 @@ def test_a_plan_edited_too_old_or_of_another_is_refused_before_any_write(emulato
                 "other-host": "is the plan of payments-prod, not of acct",
                 "other-account": "plan is of account 999999999999",
                 "other-settings": "was made with rotation_period_days=90"}
+    # In an AWX workflow the report node's artifacts carry the digest the approver saw: a resealed plan is not it.
+    cases["not-the-approved-one"] = reseal(dict(plan, keys=plan["keys"][:1]))
+    expected["not-the-approved-one"] = "is not the plan that was approved"
+    artifacts = {"keyguard_kms_rotation__acct": {"plan_digest": plan["digest"]}}
     for name, document in cases.items():
         path = tmp_path / ("%s.plan.json" % name)
         path.write_text(json.dumps(document))
         since = len(emulator.recorded_requests(account))
-        code, output = fleet.run("remediate", extra_vars={"rotation_approved_plan": str(path)})
+        extra = dict(artifacts if name == "not-the-approved-one" else {}, rotation_approved_plan=str(path))
+        code, output = fleet.run("remediate", extra_vars=extra)
         assert code != 0 and expected[name] in output, (name, output[-3000:])
         assert "Traceback" not in output
         if name == "other-account":
@@ -105,6 +110,8 @@ def test_a_plan_edited_too_old_or_of_another_is_refused_before_any_write(emulato
             assert writes(emulator, account, since) == []
         else:
             assert emulator.recorded_requests(account)[since:] == [], name
+    code, output = fleet.run("remediate", extra_vars={"rotation_approved_plan_required": True})
+    assert code != 0 and "no rotation_approved_plan is given" in output
 
 
 def test_the_plan_published_to_s3_is_applied_from_its_prefix(emulator, fleet, account):

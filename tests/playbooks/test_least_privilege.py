@@ -18,6 +18,8 @@ from seed import seed  # noqa: E402  pylint: disable=wrong-import-position
 ACCOUNT = "777777777777"
 # A member account whose roles come from the shipped CloudFormation template, assumed from ACCOUNT.
 MEMBER = "888888888888"
+# An account of its own for the cryptoperiod, whose keys are aged: the other tests never see them.
+AGED = "666666666666"
 CONTROLLER_USER = "keyguard-awx"
 # One emulator with IAM enforced, whose keys each test leaves for the next: keep them on one worker, in order.
 pytestmark = pytest.mark.xdist_group("iam-enforced")
@@ -55,6 +57,17 @@ def enforced():
     clients = {region: emulator.client(ACCOUNT, region) for region in ("us-east-1", "us-west-2")}
     seed_findings(emulator, ACCOUNT, seed(clients, "us-east-1", kinds=KINDS))
     credentials["controller"] = deploy_member_roles(emulator, iam)
+    aged_iam = emulator.boto3_client("iam", AGED)
+    for name in ("readonly", "remediate"):
+        aged_iam.create_user(UserName="keyguard-%s" % name)
+        aged_iam.put_user_policy(UserName="keyguard-%s" % name, PolicyName=name, PolicyDocument=json.dumps(policy(name)))
+        key = aged_iam.create_access_key(UserName="keyguard-%s" % name)["AccessKey"]
+        credentials["aged-" + name] = (key["AccessKeyId"], key["SecretAccessKey"])
+    aged_clients = {region: emulator.client(AGED, region) for region in ("us-east-1", "us-west-2")}
+    credentials["aged-keys"] = [key["key_id"] for key in seed(aged_clients, "us-east-1", kinds=[
+        "symmetric_on_365", "symmetric_on_180", "mr_primary"])]
+    for key_id in credentials["aged-keys"]:
+        emulator.set_key_material(AGED, "us-east-1", key_id, created_days_ago=1000)
     request = urllib.request.Request(emulator.url + "/moto-api/reset-auth", data=b"0", method="POST",
                                      headers={"Content-Type": "text/plain"})
     urllib.request.urlopen(request, timeout=10).close()
@@ -85,10 +98,10 @@ def deploy_member_roles(emulator, iam):
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
-def target(fleet, emulator, credentials, name, **variables):
+def target(fleet, emulator, credentials, name, account=ACCOUNT, **variables):
     access_key, secret_key = credentials[name]
     fleet.emulator = emulator
-    fleet.add_target("target", ACCOUNT, rotation_aws_access_key=access_key, rotation_aws_secret_key=secret_key,
+    fleet.add_target("target", account, rotation_aws_access_key=access_key, rotation_aws_secret_key=secret_key,
                      rotation_regions=["us-east-1"], **variables)
 
 
@@ -188,33 +201,26 @@ def test_without_security_hub_actions_and_the_option_off_nothing_changes(enforce
 
 
 def test_cryptoperiod_needs_rotate_key_on_demand_which_only_the_remediate_policy_grants(enforced, fleet):
-    """Runs last in its group: it ages the keys the earlier tests left rotating."""
     emulator, credentials = enforced
     assert "kms:RotateKeyOnDemand" in actions(policy("remediate"))
     assert "kms:RotateKeyOnDemand" not in actions(policy("readonly"))
     assert "kms:ListKeyRotations" in actions(policy("readonly"))
-    aged = [entry["metadata"]["KeyId"] for entry in emulator.state(ACCOUNT)
-            if entry["region"] == "us-east-1" and entry["metadata"]["KeyState"] == "Enabled"
-            and entry["metadata"]["KeySpec"] == "SYMMETRIC_DEFAULT" and entry["metadata"]["KeyManager"] == "CUSTOMER"]
-    assert aged
-    for key_id in aged:
-        emulator.set_key_material(ACCOUNT, "us-east-1", key_id, created_days_ago=1000)
+    aged = credentials["aged-keys"]
     variables = {"rotation_max_key_material_age_days": 365}
-    target(fleet, emulator, credentials, "readonly", **variables)
+    target(fleet, emulator, credentials, "aged-readonly", AGED, **variables)
     code, output = fleet.run("report")
     assert code == 0, output[-3000:]
-    # Too old whatever else is wrong with them (a key whose rotation is off says ROTATION_DISABLED first).
+    # Too old whatever else is wrong with them (the primary's rotation is off: it says ROTATION_DISABLED first).
     too_old = [entry for entry in fleet.report("target")["keys"] if "older than the 365 days allowed" in entry["message"]]
-    assert sorted(entry["key_id"] for entry in too_old) == sorted(aged), [
-        (entry["key_id"], entry["before"], entry["message"]) for entry in fleet.report("target")["keys"]]
+    assert sorted(entry["key_id"] for entry in too_old) == sorted(aged)
     code, output = fleet.run("remediate")
     assert code != 0 and "Traceback" not in output
     refused = [entry for entry in fleet.report("target")["keys"] if entry["error"]]
     assert sorted(entry["key_id"] for entry in refused) == sorted(aged)
     assert all("AccessDenied" in entry["error"] and entry["phase"] == "KMS.4" for entry in refused)
-    target(fleet, emulator, credentials, "remediate", **variables)
-    since = len(emulator.recorded_requests(ACCOUNT))
+    target(fleet, emulator, credentials, "aged-remediate", AGED, **variables)
+    since = len(emulator.recorded_requests(AGED))
     code, output = fleet.run("remediate")
     assert code == 0, output[-3000:]
-    rotated = [r["key_id"] for r in emulator.recorded_requests(ACCOUNT)[since:] if r["operation"] == "RotateKeyOnDemand"]
+    rotated = [r["key_id"] for r in emulator.recorded_requests(AGED)[since:] if r["operation"] == "RotateKeyOnDemand"]
     assert sorted(rotated) == sorted(aged)

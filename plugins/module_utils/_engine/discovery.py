@@ -113,7 +113,8 @@ def _remediation(metadata, status, desired, material, error):
         return [], None
     material = material if desired.get("max_key_material_age_days") else None
     planned = rotation.plan(metadata, status, dict(desired, pending_deletion="cancel"), material)
-    return plans.steps_of(planned), plans.plan_state(metadata, status, material)
+    steps = plans.steps_of(planned)
+    return steps, plans.plan_state(metadata, status, material, steps)
 
 
 class RegionScanner:

@@ -266,9 +266,9 @@ class RotationEnforcer:
         if entry is None:
             return plans.NOT_IN_PLAN, "%s is not in the approved plan, so it is left as it is (%s): %s" % (
                 where, ", ".join(operation for operation, _params in plan["steps"]), plan["message"])
-        state_now = plans.plan_state(metadata, status, material if self.desired.get("max_key_material_age_days")
-                                     else None)
-        changed = plans.changes(entry, state_now, plans.steps_of(plan))
+        steps_now = plans.steps_of(plan)
+        state_now = plans.plan_state(metadata, status, material, steps_now)
+        changed = plans.changes(entry, state_now, steps_now)
         if changed:
             return plans.PLAN_STALE, "%s changed since the plan was approved, so nothing is done: %s; make a new plan" \
                 % (where, "; ".join(changed))

@@ -17,6 +17,7 @@ import threading
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import material as material_rules
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
+from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
 
 
 class MaterialReader:
@@ -31,7 +32,8 @@ class MaterialReader:
     def can_read(self, metadata):
         return rotation.has_rotation_history(metadata) or (
             rotation.multi_region_type(metadata) == "REPLICA" and self.service_for_region is not None
-            and metadata.get("KeyState") in ("Enabled", "Disabled"))
+            and metadata.get("KeyState") in ("Enabled", "Disabled") and metadata.get("KeyManager") != "AWS"
+            and rotation.key_spec(metadata) == "SYMMETRIC_DEFAULT" and metadata.get("Origin") == "AWS_KMS")
 
     def view(self, metadata, now=None):
         """The key's material view (material_rules.material_view), or None when it has none to read.
@@ -42,12 +44,19 @@ class MaterialReader:
         if not self.can_read(metadata):
             return None
         if rotation.multi_region_type(metadata) == "REPLICA":
-            return self._primary_view(metadata, now)
+            # A replica's verdict never rests on its material (its primary's is judged there): what cannot be
+            # read of its primary leaves the evidence out, never the verdict.
+            try:
+                return self._primary_view(metadata, now)
+            except AwsError:
+                return None
         return material_rules.material_view(metadata.get("CreationDate"), self._history(self.service, metadata), now)
 
     @staticmethod
     def _history(service, metadata):
-        if metadata.get("Origin") == "EXTERNAL" and service.lists_key_material():
+        if metadata.get("Origin") == "EXTERNAL":
+            if not service.lists_key_material():
+                return material_rules.history_read(service.list_rotations(metadata["KeyId"]), pending=None)
             completed, pending = material_rules.split_listing(service.list_rotations(metadata["KeyId"], True))
             return material_rules.history_read(completed, pending)
         return material_rules.history_read(service.list_rotations(metadata["KeyId"]))
@@ -60,6 +69,8 @@ class MaterialReader:
             return cached
         service = self.service if region == self.service.region else self.service_for_region(region)
         primary = service.describe_key(arn)
+        if not rotation.has_rotation_history(primary):
+            return None
         view = material_rules.material_view(primary.get("CreationDate"), self._history(service, primary), now)
         view["from_primary"] = arn
         with self._lock:

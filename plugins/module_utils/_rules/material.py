@@ -28,6 +28,7 @@ KEY_MATERIAL_ROTATION_DEFERRED = "KEY_MATERIAL_ROTATION_DEFERRED"
 OWNER_REASONS = (IMPORTED_MATERIAL_TOO_OLD, ON_DEMAND_ROTATIONS_RESERVED, ON_DEMAND_ROTATIONS_EXHAUSTED)
 # New material is on its way: the next run finds the key young.
 WAITING_REASONS = (ON_DEMAND_ROTATION_IN_PROGRESS, KEY_MATERIAL_ROTATION_DEFERRED)
+MATERIAL_REASONS = (KEY_MATERIAL_TOO_OLD,) + OWNER_REASONS + WAITING_REASONS
 
 ROTATE_KEY_ON_DEMAND = "RotateKeyOnDemand"
 ON_DEMAND_ROTATION_LIMIT = 25  # per key, ever; not adjustable (KMS developer guide, resource quotas)
@@ -45,7 +46,7 @@ MATERIAL_FIELDS = ("key_material_age_days", "last_rotation_date", "last_rotation
 def history_read(rotations, pending=False):
     """A key's rotation history as the rules take it: ListKeyRotations' completed rotations, and whether new
     imported material waits (a PENDING_ROTATION entry)."""
-    return {"rotations": list(rotations or []), "pending_key_material": bool(pending)}
+    return {"rotations": list(rotations or []), "pending_key_material": None if pending is None else bool(pending)}
 
 
 def split_listing(entries):
@@ -77,9 +78,11 @@ def material_view(created, history, now):
     }
 
 
-def renewed_view(view):
+def renewed_view(view, now=None):
     """The material view after a successful RotateKeyOnDemand."""
-    return dict(view, key_material_age_days=0, last_rotation_type="ON_DEMAND", pending_key_material=False,
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return dict(view, key_material_age_days=0, last_rotation_date=now, last_rotation_type="ON_DEMAND",
+                pending_key_material=False,
                 on_demand_rotations_used=view["on_demand_rotations_used"] + 1,
                 on_demand_rotations_left=max(0, view["on_demand_rotations_left"] - 1))
 
@@ -129,6 +132,9 @@ def judge(metadata, status, view, limit_days, reserve, now):
         if metadata.get("MultiRegion"):
             return hold(IMPORTED_MATERIAL_TOO_OLD, "KMS cannot rotate a multi-Region key with imported material on "
                         "demand: its owner must move the data to a new key")
+        if view.get("pending_key_material") is None:
+            return hold(IMPORTED_MATERIAL_TOO_OLD, "this botocore cannot tell whether its owner imported new material "
+                        "(its ListKeyRotations has no IncludeKeyMaterial): upgrade boto3 and botocore, then run again")
         if not view.get("pending_key_material"):
             return hold(IMPORTED_MATERIAL_TOO_OLD, "its material is imported, which only its owner has: import new "
                         "material (ImportKeyMaterial with ImportType=NEW_KEY_MATERIAL), then run again to rotate to it")

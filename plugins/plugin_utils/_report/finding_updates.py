@@ -12,7 +12,9 @@ This is a private module: its interface may change without notice.
 from __future__ import annotations
 
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import findings as findings_rules
+from ansible_collections.keyguard.kms.plugins.module_utils._rules import plans
 from ansible_collections.keyguard.kms.plugins.module_utils._rules import rotation
+from ansible_collections.keyguard.kms.plugins.plugin_utils._report import model
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.model import FINDING_UPDATES
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report.model import owner_reasons
 
@@ -183,6 +185,9 @@ def finding_updates(report, found, settings, when):
             workflow, note = "NOTIFIED", ("keyguard.kms: the key's material is older than the cryptoperiod and only its "
                                           "owner can renew it (%s): see the run report.%s" % (
                                               after["reason"], material_note(entry)))
+        elif after["reason"] in model.WAITING_REASONS + plans.PLAN_REASONS:
+            # Fixed words: their messages carry ages that change daily, and a run that changes nothing sends nothing.
+            note = "keyguard.kms left this key as it is (%s): see the run report." % after["reason"]
         elif after["compliance"] == rotation.NON_COMPLIANT:
             note = "keyguard.kms left this key as it is: %s" % entry["message"]
         if note is not None and not findings_rules.note_is_ours(finding):

@@ -26,7 +26,8 @@ def published_stats(report, files=(), uris=()):
     run = report["run"]
     return {stats_key(run["target"]): dict(
         report["summary"], target=run["target"], account_id=run.get("account_id"), mode=run.get("mode"),
-        check_mode=run.get("check_mode"), finished=run.get("finished"), reports=list(files), report_uris=list(uris))}
+        check_mode=run.get("check_mode"), finished=run.get("finished"), reports=list(files), report_uris=list(uris),
+        plan_digest=run.get("plan_digest"))}
 
 
 def report_uploads(settings, files):

@@ -73,30 +73,42 @@ def locate(source, report_name, s3_client):
             if not os.path.isfile(path):
                 raise ValueError("%s has no plan of this host (%s)" % (source, wanted))
         return _read_file(path), path
-    bucket, prefix, problem = _settings.parse_s3_uri("rotation_approved_plan", source)
+    exact = source.endswith(PLAN_SUFFIX)
+    bucket, prefix, problem = _settings.parse_s3_uri("rotation_approved_plan", source.rsplit("/", 1)[0] + "/"
+                                                     if exact else source)
     if problem:
         raise ValueError(problem)
-    client = s3_client()
     try:
-        keys = s3_reads.keys_under(client, bucket, prefix)
-        key = prefix + wanted if prefix + wanted in keys else s3_reads.latest_per_host(
-            keys, prefix, PLAN_SUFFIX).get(report_name)
+        client = s3_client()
+        if exact:
+            # One object named: that one, whatever else is under its prefix.
+            key = prefix + source.rsplit("/", 1)[1]
+        else:
+            keys = s3_reads.keys_under(client, bucket, prefix)
+            key = prefix + wanted if prefix + wanted in keys else s3_reads.latest_per_host(
+                keys, prefix, PLAN_SUFFIX).get(report_name)
         if key is None:
             raise ValueError("s3://%s/%s holds no plan of this host (%s)" % (bucket, prefix, wanted))
-        return json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read()), "s3://%s/%s" % (bucket, key)
+        where = "s3://%s/%s" % (bucket, key)
+        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ValueError:
         raise
     except Exception as error:  # pylint: disable=broad-except  # botocore's errors, as words for the user
         raise ValueError("s3://%s/%s could not be read: %s" % (bucket, prefix, error))
+    try:
+        return json.loads(body), where
+    except ValueError as error:
+        raise ValueError("%s is not JSON: %s" % (where, error))
 
 
-def load(settings, account_id, s3_client, now=None):
-    """(plan, where, errors) of the approved plan ``settings`` names; errors say why it may not be applied."""
+def load(settings, account_id, s3_client, now=None, approved_digest=None):
+    """(plan, where, errors) of the approved plan ``settings`` names; errors say why it may not be applied.
+    ``approved_digest``: the digest the report run published in its artifacts, when this run has them."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     try:
         plan, where = locate(settings["approved_plan"], settings["report_name"], s3_client)
     except ValueError as error:
         return None, None, ["rotation_approved_plan: %s" % error]
     errors = ["rotation_approved_plan %s %s" % (where, problem) for problem in plans.plan_errors(
-        plan, settings["target"], settings, now, settings["approved_plan_max_age_hours"], account_id)]
-    return plan, where, errors
+        plan, settings["target"], settings, now, settings["approved_plan_max_age_hours"], account_id, approved_digest)]
+    return (plan if not errors else None), where, errors

@@ -277,11 +277,16 @@ def _approved_plan(inputs, args):
         problem = parse_s3_uri("rotation_approved_plan", source)[2]
         if problem:
             inputs.error("rotation_approved_plan", problem.split(" ", 1)[1])
-    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or max_age <= 0:
-        inputs.error("rotation_approved_plan_max_age_hours", "must be a number of hours above 0, got %r" % (max_age,))
+    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or not 0 < max_age <= plans.MAX_AGE_LIMIT_HOURS:
+        inputs.error("rotation_approved_plan_max_age_hours", "must be a number of hours above 0 and at most %d, got %r"
+                     % (plans.MAX_AGE_LIMIT_HOURS, max_age))
         max_age = plans.DEFAULT_MAX_AGE_HOURS
+    required = args.get("rotation_approved_plan_required", False)
+    if not isinstance(required, bool):
+        inputs.error("rotation_approved_plan_required", "must be true or false, got %r" % (required,))
     settings["approved_plan"] = source
     settings["approved_plan_max_age_hours"] = max_age
+    settings["approved_plan_required"] = required is True
 
 
 def _lock(inputs, args):

@@ -124,6 +124,21 @@ def test_a_history_that_cannot_be_read_makes_the_key_an_error_not_a_guess():
     assert "kms:ListKeyRotations" in results[0]["message"]
 
 
+def test_a_replica_whose_primary_cannot_be_read_keeps_its_verdict():
+    class Unreachable(MaterialKms):
+        def describe_key(self, reference):
+            raise AwsError("DescribeKey", "AccessDeniedException", "denied by an SCP")
+
+    primary = {"Arn": "arn:aws:kms:eu-west-1:111122223333:key/p", "Region": "eu-west-1"}
+    replicas = dict([old_key(2, metadata={"MultiRegion": True, "MultiRegionConfiguration": {
+        "MultiRegionKeyType": "REPLICA", "PrimaryKey": primary}})])
+    service = MaterialKms(replicas)
+    desired = rotation.desired_rotation("enabled", None, "maximum", "keep", 365)
+    reader = MaterialReader(service, lambda region: Unreachable({}, region=region))
+    result = RotationEnforcer(service, desired, False, 1, material_reader=reader).run([key_id(2)])[0]
+    assert (result["compliance"], result["reason"]) == (rotation.NOT_APPLICABLE, rotation.MULTI_REGION_REPLICA)
+
+
 def test_a_replica_reports_its_primarys_material_read_once_in_the_primarys_region():
     primary_kid, primary = old_key(1, created=800, rotation=(True, 365))
     primary["metadata"]["Arn"] = "arn:aws:kms:eu-west-1:111122223333:key/%s" % primary_kid

@@ -24,7 +24,8 @@ def a_plan(**run):
 def test_a_sealed_plan_may_be_applied_and_any_edit_breaks_its_seal():
     plan = a_plan()
     assert plans.plan_errors(plan, "acct", SETTINGS, NOW, 24, "111122223333") == []
-    edited = dict(plan, keys=[{"key_arn": "arn:aws:kms:us-east-1:111122223333:key/x"}])
+    edited = dict(plan, keys=[{"key_arn": "arn:aws:kms:us-east-1:111122223333:key/x", "planned_from": {},
+                               "steps": [{"operation": "EnableKeyRotation"}]}])
     assert any("digest does not match" in error for error in plans.plan_errors(edited, "acct", SETTINGS, NOW, 24))
 
 
@@ -39,6 +40,24 @@ def test_a_plan_of_another_host_account_age_or_settings_is_refused():
     assert "not a keyguard.kms plan" in plans.plan_errors({"keys": []}, "acct", SETTINGS, NOW, 24)[0]
 
 
+def test_a_plan_of_the_wrong_shape_is_refused_in_words_not_a_traceback():
+    for broken in (dict(a_plan(), run=["acct"]), dict(a_plan(), settings="all"), dict(a_plan(), keys=[{"key_arn": 5}]),
+                   dict(a_plan(), keys=[{"key_arn": "k", "planned_from": {}, "steps": "EnableKey"}]),
+                   dict(a_plan(), schema_version=2), dict(a_plan(), run=dict(a_plan()["run"], started=5))):
+        errors = plans.plan_errors(broken, "acct", SETTINGS, NOW, 24)
+        assert errors and all(isinstance(error, str) for error in errors), broken
+    assert plans.approved_entries_errors({"arn:k": {"steps": "x"}})
+    assert plans.approved_entries_errors({"arn:k": {"steps": [], "planned_from": {}}}) == []
+
+
+def test_a_plan_rewritten_and_resealed_is_not_the_approved_one():
+    approved = a_plan()
+    rewritten = a_plan(started="2026-12-01T07:00:00Z")
+    assert plans.plan_errors(rewritten, "acct", SETTINGS, NOW, 24, approved_digest=approved["digest"])[0].startswith(
+        "is not the plan that was approved")
+    assert plans.plan_errors(approved, "acct", SETTINGS, NOW, 24, approved_digest=approved["digest"]) == []
+
+
 def test_what_changed_since_the_plan_is_told_field_by_field():
     approved = {"planned_from": {"key_state": "Enabled", "rotation_enabled": False}, "steps": [
         {"operation": "EnableKeyRotation", "rotation_period_days": 365}]}
@@ -46,6 +65,8 @@ def test_what_changed_since_the_plan_is_told_field_by_field():
     assert plans.changes(approved, {"key_state": "Disabled", "rotation_enabled": False}, []) == [
         "key_state was Enabled when planned, is Disabled now"]
     assert "the steps would now be none" in plans.changes(approved, approved["planned_from"], [])[0]
+    # A field the plan left out is a change too.
+    assert plans.changes(approved, dict(approved["planned_from"], deletion_date="2026-12-08"), approved["steps"])
 
 
 class OneKey:
