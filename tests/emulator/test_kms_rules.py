@@ -238,7 +238,7 @@ def test_list_key_rotations_is_throttled_at_its_own_quota(kms, server):
     kms().rotate_key_on_demand(KeyId=key)
     assert [r["RotationType"] for r in kms().list_key_rotations(KeyId=key)["Rotations"]] == ["ON_DEMAND"]
     request = urllib.request.Request(server + "/_emulator/faults", method="POST", data=json.dumps(
-        {"account": kms.account, "quotas": {"ListKeyRotations": 2}}).encode())
+        {"account": kms.account, "quotas": {"ListKeyRotations": 1}}).encode())
     urllib.request.urlopen(request, timeout=10).close()
     try:
         codes = []

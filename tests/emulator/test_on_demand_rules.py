@@ -120,7 +120,7 @@ def test_rotate_key_on_demand_is_throttled_at_its_own_quota(kms, server):
     client = kms()
     keys = [client.create_key()["KeyMetadata"]["KeyId"] for _number in range(12)]
     request = urllib.request.Request(server + "/_emulator/faults", method="POST", data=json.dumps(
-        {"account": kms.account, "quotas": {"RotateKeyOnDemand": 2}}).encode())
+        {"account": kms.account, "quotas": {"RotateKeyOnDemand": 1}}).encode())
     urllib.request.urlopen(request, timeout=10).close()
     try:
         codes = []

@@ -174,8 +174,11 @@ def test_remediate_with_the_remediate_policy(enforced, fleet):
     target(fleet, emulator, credentials, "remediate")
     code, output = fleet.run("remediate")
     assert code == 0, output[-3000:]
-    summary = fleet.report("target")["summary"]
-    assert summary["errors"] == 0 and summary["keys_changed"] == 4
+    report = fleet.report("target")
+    # Whatever ran before it on this emulator: every key ends as a remediation leaves it.
+    assert report["summary"]["errors"] == 0
+    assert all(entry["after"]["compliance"] in ("COMPLIANT", "NOT_APPLICABLE") or entry["after"]["reason"] ==
+               "KEY_DISABLED" for entry in report["keys"]), report["keys"]
 
 
 def test_security_hub_updates_with_the_remediate_policy(enforced, fleet):
