@@ -106,7 +106,7 @@ def runner(root, playbook, ident, limit=None):
         command += ["--limit", ",".join(limit)]
     # ansible-runner finds ansible-playbook on PATH: this venv's.
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
 def artifacts(root, ident):
@@ -188,8 +188,11 @@ def c7n_org(c7n, emulator, management, members, work, remediate):
     env = dict(os.environ, AWS_ACCESS_KEY_ID=management, AWS_SECRET_ACCESS_KEY=SECRET_KEY,
                AWS_ENDPOINT_URL=emulator.url, AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull,
                AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    codes, wall, cpu, peak = watched([process])
+    # c7n logs every account on stderr: to a file, as a pipe nobody reads fills and stops it.
+    with open(os.path.join(work, "c7n-%s.log" % ("remediate" if remediate else "report")), "w",
+              encoding="utf-8") as log:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        codes, wall, cpu, peak = watched([process])
     return {"wall_s": wall, "cpu_s": cpu, "returncodes": codes, "merged_stats": 0, "peak_rss_mb": peak}
 
 
@@ -227,6 +230,8 @@ def main():
     parser.add_argument("--output", default=os.path.join(os.getcwd(), "benchmark-results"))
     parser.add_argument("--no-sliced", action="store_true", help="skip the three concurrent slices")
     parser.add_argument("--c7n", help="c7n-org to compare with (make bench-org installs it in .venv-c7n)")
+    parser.add_argument("--tools", default="floor,keyguard,c7n",
+                        help="which of floor, keyguard, c7n to run (the table's ratios need the floor)")
     args = parser.parse_args()
     os.makedirs(args.output, exist_ok=True)
     work = tempfile.mkdtemp(prefix="keyguard-org-")
@@ -234,8 +239,10 @@ def main():
     rows = []
     try:
         orgs = {}
-        names = [("whole", "300000000001")] + ([] if args.no_sliced else [("sliced", "300000000002")]) + (
-            [("c7n", "300000000003")] if args.c7n else [])
+        tools = args.tools.split(",")
+        names = ([("whole", "300000000001")] if set(tools) & {"floor", "keyguard"} else []) + (
+            [("sliced", "300000000002")] if "keyguard" in tools and not args.no_sliced else []) + (
+            [("c7n", "300000000003")] if args.c7n and "c7n" in tools else [])
         for name, management in names:
             started = time.monotonic()
             members, keys = seed_organization(emulator, management, args.accounts)
@@ -244,15 +251,16 @@ def main():
             root = private_data_dir(os.path.join(work, name), emulator, management, members,
                                     os.path.join(work, name + "-reports"))
             orgs[name] = (root, members, keys, management)
-        root, members, keys, _management = orgs["whole"]
-        rows.append(row(measured(root, "floor.yml", "floor", list(members), False), "floor", "whole", members, keys,
-                        tool="floor"))
-        for mode in [name for name in ("whole", "sliced") if name in orgs]:
+        if "floor" in tools:
+            root, members, keys, _management = orgs["whole"]
+            rows.append(row(measured(root, "floor.yml", "floor", list(members), False), "floor", "whole", members,
+                            keys, tool="floor"))
+        for mode in [name for name in ("whole", "sliced") if name in orgs and "keyguard" in tools]:
             root, members, keys, _management = orgs[mode]
             for run in ("report", "remediate"):
                 result = measured(root, run + ".yml", run, list(members), mode == "sliced")
                 rows.append(row(result, run, mode, members, keys, emulator if run == "remediate" else None))
-        if args.c7n:
+        if "c7n" in orgs:
             root, members, keys, management = orgs["c7n"]
             for run in ("report", "remediate"):
                 result = c7n_org(args.c7n, emulator, management, members, root, run == "remediate")
@@ -262,7 +270,7 @@ def main():
         emulator.stop()
     with open(os.path.join(args.output, "org.json"), "w", encoding="utf-8") as handle:
         json.dump(rows, handle, indent=2)
-    floor = rows[0]["wall_s"]
+    floor = next((entry["wall_s"] for entry in rows if entry["tool"] == "floor"), float("nan"))
     print("\n| tool | run | mode | accounts | keys | wall s | x floor | CPU s per account | peak MB | s per account "
           "(forks %d) | stats kept | keys correct | rc |" % FORKS)
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
