@@ -56,7 +56,8 @@ class ActionModule(ActionBase):
             raw["awx_job_id"] = self._templar.template(job)
         settings, errors = _settings.check(raw, os.environ, os.getcwd(), host, self._task.check_mode)
         result.update(changed=False, settings=settings, approved_plan=None)
-        if settings.get("approved_plan_required") and not settings.get("approved_plan") and not errors:
+        if (settings.get("approved_plan_required") and settings["mode"] == "remediate"
+                and not settings.get("approved_plan") and not errors):
             errors.append("rotation_approved_plan_required is set and no rotation_approved_plan is given: this "
                           "remediation applies only an approved plan")
         if settings.get("approved_plan") and not errors:

@@ -78,40 +78,48 @@ def test_a_report_writes_a_plan_and_a_remediation_applies_exactly_it(emulator, f
     assert ("EnableKeyRotation", keys["symmetric_on_365"]["key_id"]) in writes(emulator, account, since)
 
 
-def test_a_plan_edited_too_old_or_of_another_is_refused_before_any_write(emulator, fleet, account, tmp_path):
-    _keys, plan = planned_account(emulator, fleet, account)
+def test_a_plan_edited_too_old_or_of_another_is_refused_before_any_write(emulator, fleet, account):
+    """One host per case, all in one report run and one remediation run."""
+    seed({region: emulator.client(account, region) for region in fleet.REGIONS}, "us-east-1", kinds=KINDS)
     long_ago = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=30)).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
-    cases = {
-        "edited": dict(plan, keys=plan["keys"][:1]),
-        "too-old": reseal(dict(plan, run=dict(plan["run"], started=long_ago))),
-        "other-host": reseal(dict(plan, run=dict(plan["run"], target="payments-prod"))),
-        "other-account": reseal(dict(plan, run=dict(plan["run"], account_id="999999999999"))),
-        "other-settings": reseal(dict(plan, settings=dict(plan["settings"], rotation_period_days=90))),
+    tampering = {
+        "edited": (lambda plan: dict(plan, keys=plan["keys"][:1]), "digest does not match"),
+        "too_old": (lambda plan: reseal(dict(plan, run=dict(plan["run"], started=long_ago))),
+                    "more than rotation_approved_plan_max_age_hours (24)"),
+        "other_host": (lambda plan: reseal(dict(plan, run=dict(plan["run"], target="payments-prod"))),
+                       "is the plan of payments-prod, not of other_host"),
+        "other_account": (lambda plan: reseal(dict(plan, run=dict(plan["run"], account_id="999999999999"))),
+                          "plan is of account 999999999999"),
+        "other_settings": (lambda plan: reseal(dict(plan, settings=dict(plan["settings"], rotation_period_days=90))),
+                           "was made with rotation_period_days=90"),
+        # In an AWX workflow the report node's artifacts carry the digest the approver saw: a resealed plan is not it.
+        "not_approved": (lambda plan: reseal(dict(plan, keys=plan["keys"][:1])), "is not the plan that was approved"),
     }
-    expected = {"edited": "digest does not match", "too-old": "more than rotation_approved_plan_max_age_hours (24)",
-                "other-host": "is the plan of payments-prod, not of acct",
-                "other-account": "plan is of account 999999999999",
-                "other-settings": "was made with rotation_period_days=90"}
-    # In an AWX workflow the report node's artifacts carry the digest the approver saw: a resealed plan is not it.
-    cases["not-the-approved-one"] = reseal(dict(plan, keys=plan["keys"][:1]))
-    expected["not-the-approved-one"] = "is not the plan that was approved"
-    artifacts = {"keyguard_kms_rotation__acct": {"plan_digest": plan["digest"]}}
-    for name, document in cases.items():
-        path = tmp_path / ("%s.plan.json" % name)
-        path.write_text(json.dumps(document))
-        since = len(emulator.recorded_requests(account))
-        extra = dict(artifacts if name == "not-the-approved-one" else {}, rotation_approved_plan=str(path))
-        code, output = fleet.run("remediate", extra_vars=extra)
-        assert code != 0 and expected[name] in output, (name, output[-3000:])
-        assert "Traceback" not in output
-        if name == "other-account":
-            # Without aws_account_id from the inventory, the account is known from the keys discovery read.
-            assert writes(emulator, account, since) == []
-        else:
-            assert emulator.recorded_requests(account)[since:] == [], name
-    code, output = fleet.run("remediate", extra_vars={"rotation_approved_plan_required": True})
-    assert code != 0 and "no rotation_approved_plan is given" in output
+    for name in tampering:
+        fleet.add_target(name, account, rotation_regions=["us-east-1"])
+    fleet.add_target("no_plan", account, rotation_regions=["us-east-1"], rotation_approved_plan_required=True)
+    code, output = fleet.run("report")
+    assert code == 0, output[-3000:]
+    artifacts = {}
+    for name, (tamper, _expected) in tampering.items():
+        path = fleet.report_dir / ("%s.plan.json" % name)
+        plan = json.loads(path.read_text())
+        artifacts["keyguard_kms_rotation__" + name] = {"plan_digest": plan["digest"]}
+        path.write_text(json.dumps(tamper(plan)))
+        fleet.hosts[name]["rotation_approved_plan"] = str(path)
+    since = len(emulator.recorded_requests(account))
+    code, output = fleet.run("remediate", extra_vars={"keyguard_kms_rotation__not_approved":
+                                                      artifacts["keyguard_kms_rotation__not_approved"]})
+    assert code != 0 and "Traceback" not in output
+    for name, (_tamper, expected) in tampering.items():
+        assert expected in output, (name, output[-4000:])
+    assert "no rotation_approved_plan is given" in output
+    # Only other_account reads anything: without aws_account_id from the inventory, its account is known from
+    # the keys discovery read. Nobody writes.
+    assert writes(emulator, account, since) == []
+    failed = [line for line in output.splitlines() if "failed=1" in line]
+    assert len(failed) == len(tampering) + 1, failed
 
 
 def test_the_plan_published_to_s3_is_applied_from_its_prefix(emulator, fleet, account):

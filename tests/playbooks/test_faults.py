@@ -60,11 +60,12 @@ def remediate_calm_and_stormy(emulator, fleet, calm, stormy, max_attempts, **fau
 
 def test_quotas_and_half_of_all_calls_throttled_change_nothing_but_time(emulator, fleet, new_account):
     calm, stormy = new_account(), new_account()
-    keys = seed_mixed(emulator, calm, copies=2)
-    seed_mixed(emulator, stormy, copies=2)
-    assert len(keys) >= 45
+    # One copy of every kind per Region: half of ~200 calls throttled is the test; more keys only add backoff.
+    keys = seed_mixed(emulator, calm, copies=1)
+    seed_mixed(emulator, stormy, copies=1)
+    assert len(keys) >= 22
     injected = remediate_calm_and_stormy(emulator, fleet, calm, stormy, 30, quotas=True, throttle_fraction=0.5, seed=7)
-    assert injected.get("ThrottlingException", 0) > 80, injected
+    assert injected.get("ThrottlingException", 0) > 40, injected
     calm_report, stormy_report = fleet.report("calm"), fleet.report("stormy")
     assert stormy_report["summary"]["errors"] == 0
     assert stormy_report["summary"]["total"] == calm_report["summary"]["total"]
