@@ -83,7 +83,8 @@ options:
         material was last replaced (RV(kms_keys[].last_rotation_date)), how (RV(kms_keys[].last_rotation_type)) and
         how old the material is (RV(kms_keys[].key_material_age_days)).
       - Only keys that can have a history are asked (customer managed symmetric keys, not pending deletion); a
-        multi-Region replica shows its primary's, read once in the primary's Region. Paced to the operation's quota of 100 requests per second, ten times below
+        multi-Region replica shows its primary's, read in the primary's Region once for each scanned Region with
+        replicas of it. Paced to the operation's quota of 100 requests per second, ten times below
         C(GetKeyRotationStatus)'s. V(false) leaves the three fields null and saves that call per key.
       - A history that cannot be read (for example C(kms:ListKeyRotations) not granted) leaves the evidence out with
         a warning; the verdict does not depend on it.

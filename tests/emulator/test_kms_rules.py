@@ -3,30 +3,10 @@
 import json
 import urllib.request
 
-import boto3
-import botocore.config
 import botocore.exceptions
 import pytest
 
 from kms_emulator import make_emulator
-
-# Client-side validation off, so the server's own validation is what is tested.
-NO_CLIENT_VALIDATION = botocore.config.Config(parameter_validation=False, retries={"max_attempts": 1})
-
-
-_accounts = iter(range(900000000001, 900000000999))
-
-
-@pytest.fixture
-def kms(server):
-    account = str(next(_accounts))
-
-    def client(region="us-east-1"):
-        return boto3.client("kms", endpoint_url=server, region_name=region, aws_access_key_id=account,
-                            aws_secret_access_key="x", config=NO_CLIENT_VALIDATION)
-
-    client.account = account
-    return client
 
 
 def error_code(call, **params):

@@ -3,31 +3,8 @@
 import json
 import urllib.request
 
-import boto3
-import botocore.config
 import botocore.exceptions
 import pytest
-
-NO_CLIENT_VALIDATION = botocore.config.Config(parameter_validation=False, retries={"max_attempts": 1})
-_accounts = iter(range(910000000001, 910000000999))
-
-
-@pytest.fixture
-def kms(server):
-    account = str(next(_accounts))
-
-    def client(region="us-east-1"):
-        return boto3.client("kms", endpoint_url=server, region_name=region, aws_access_key_id=account,
-                            aws_secret_access_key="x", config=NO_CLIENT_VALIDATION)
-
-    def seed(key_id, region="us-east-1", **material):
-        body = dict(material, account=account, region=region, key_id=key_id)
-        request = urllib.request.Request(server + "/_emulator/key-material", method="POST",
-                                         data=json.dumps(body).encode())
-        urllib.request.urlopen(request, timeout=10).close()
-
-    client.account, client.seed = account, seed
-    return client
 
 
 def error_code(call, **params):

@@ -5,7 +5,7 @@
 """Read how old a key's current material is: its rotation history, or for a multi-Region replica its primary's.
 
 One ListKeyRotations per key (paced at its quota of 100 requests per second); a replica shares its primary's
-material, so the primary is read once, in its own Region, however many replicas it has.
+material, so the primary is read in its own Region once for each Region whose replicas ask (one reader per Region).
 
 This is a private module: its interface may change without notice.
 """

@@ -108,7 +108,8 @@ def judge(metadata, status, view, limit_days, reserve, now):
     """What the cryptoperiod asks of one key whose rotation KMS.4 accepts or will set.
 
     Returns None when there is no limit, the material is young enough or its age is unknown; else a dict
-    with ``reason``, ``message`` and ``rotate`` (whether RotateKeyOnDemand is the step to take now).
+    with ``reason``, ``message``, ``age`` (the sentence on the material's age alone) and ``rotate`` (whether
+    RotateKeyOnDemand is the step to take now).
     ``status`` is GetKeyRotationStatus's output (None when not read).
     """
     age = view.get("key_material_age_days") if view else None
@@ -117,7 +118,7 @@ def judge(metadata, status, view, limit_days, reserve, now):
     told = "key material is %d days old, older than the %d days allowed (%s)" % (age, limit_days, since_text(view))
 
     def hold(reason, why):
-        return {"reason": reason, "message": "%s; %s" % (told, why), "rotate": False}
+        return {"reason": reason, "message": "%s; %s" % (told, why), "rotate": False, "age": told}
 
     started = _aware((status or {}).get("OnDemandRotationStartDate"))
     if started is not None:
@@ -147,7 +148,7 @@ def judge(metadata, status, view, limit_days, reserve, now):
         return hold(ON_DEMAND_ROTATIONS_RESERVED, "only %d of the %d on-demand rotations KMS allows a key are left, "
                     "and the last %d are kept in reserve (on_demand_rotations_reserve): its owner can rotate it with "
                     "aws kms rotate-key-on-demand, or lower the reserve" % (left, ON_DEMAND_ROTATION_LIMIT, reserve))
-    return {"reason": KEY_MATERIAL_TOO_OLD, "rotate": True,
+    return {"reason": KEY_MATERIAL_TOO_OLD, "rotate": True, "age": told,
             "message": "%s: rotated on demand (%d of %d on-demand rotations left after it)" % (
                 told, left - 1, ON_DEMAND_ROTATION_LIMIT)}
 

@@ -18,11 +18,12 @@ import datetime
 import hashlib
 import json
 
+from ansible_collections.keyguard.kms.plugins.module_utils._rules.material import ROTATE_KEY_ON_DEMAND
+
 PLAN_STALE = "PLAN_STALE"
 NOT_IN_PLAN = "NOT_IN_PLAN"
 PLAN_REASONS = (PLAN_STALE, NOT_IN_PLAN)
 PLAN_KIND = "keyguard.kms/plan"
-ROTATE_KEY_ON_DEMAND = "RotateKeyOnDemand"
 MAX_AGE_LIMIT_HOURS = 168  # a week: an approval older than that approved a different account
 PLAN_SCHEMA_VERSION = 1
 DEFAULT_MAX_AGE_HOURS = 24

@@ -300,9 +300,11 @@ class _Key:
         return {"compliance": compliance, "reason": reason, "message": message, "steps": list(steps),
                 "rescue": rescue, "before": self.before, "after": after or dict(self.before)}
 
-    def cryptoperiod(self):
-        """What the cryptoperiod asks of this key (material_rules.judge), or None."""
-        return material_rules.judge(self.metadata, self.status, self.material, self.limit,
+    def cryptoperiod(self, rotation_set=False):
+        """What the cryptoperiod asks of this key (material_rules.judge), or None. ``rotation_set``: once the plan
+        sets automatic rotation, its next date is far off, so only the other rules apply."""
+        status = dict(self.status or {}, NextRotationDate=None) if rotation_set else self.status
+        return material_rules.judge(self.metadata, status, self.material, self.limit,
                                     self.desired.get("on_demand_rotations_reserve"), self.now)
 
     def renewed(self, after):
@@ -370,7 +372,7 @@ def _when_disabled(key):
         return None
     return key.verdict(NON_COMPLIANT, KEY_DISABLED, "key is Disabled and its %s: KMS cannot replace the material of a "
                        "disabled key and re-enabling it is the key owner's decision; enable the key, then run again"
-                       % need["message"].split("; ")[0])
+                       % need["age"])
 
 
 def _when_as_wanted(key):
@@ -394,9 +396,7 @@ def _change_rotation(key):
                                key.before["rotation_period_days"])
         steps = [(ENABLE_KEY_ROTATION, {"period": period})]
         after = dict(key.before, rotation_enabled=True, rotation_period_days=period or DEFAULT_ROTATION_PERIOD_DAYS)
-        # Setting the rotation moves its next date far off, so only the other rules of the cryptoperiod apply.
-        key.status = dict(key.status or {}, NextRotationDate=None)
-        need = key.cryptoperiod()
+        need = key.cryptoperiod(rotation_set=True)
         if need is not None:
             message = "%s; %s" % (message, need["message"])
             if need["rotate"]:

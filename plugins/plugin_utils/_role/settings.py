@@ -162,9 +162,7 @@ def _rotation(inputs, args):
         inputs.error("rotation_pending_deletion", "must be cancel or keep, got %r" % (pending,))
     settings["pending_deletion"] = pending
     settings["state"] = _choice(inputs, args, "rotation_state", ("enabled", "disabled"), "enabled")
-    period = args.get("rotation_period_days", rotation.DEFAULT_ROTATION_PERIOD_DAYS)
-    if isinstance(period, str) and period.strip().isdigit():
-        period = int(period.strip())  # -e rotation_period_days=180 arrives as text
+    period = _digits(args.get("rotation_period_days", rotation.DEFAULT_ROTATION_PERIOD_DAYS))
     problem = rotation.period_error(period)
     if problem:
         inputs.error("rotation_period_days", "must be a whole number of days from %d to %d, got %r" % (
@@ -172,7 +170,7 @@ def _rotation(inputs, args):
     settings["rotation_period_days"] = period
     limit = _whole_number(args.get("rotation_max_key_material_age_days"))
     reserve = _whole_number(args.get("rotation_on_demand_rotations_reserve", material.DEFAULT_ON_DEMAND_RESERVE))
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+    if material.limit_errors(limit, None):
         inputs.error("rotation_max_key_material_age_days", "must be a whole number of days above 0, or unset for no "
                      "cryptoperiod, got %r" % (limit,))
     if material.limit_errors(None, reserve):
@@ -182,13 +180,18 @@ def _rotation(inputs, args):
     settings["on_demand_rotations_reserve"] = reserve
 
 
-def _whole_number(value):
-    """-e name=180 arrives as text; an empty value means unset."""
+def _digits(value):
+    """-e rotation_period_days=180 arrives as text: digits become the number they spell."""
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
+    return value
+
+
+def _whole_number(value):
+    """As _digits, and an empty value means unset (a survey's empty answer)."""
     if isinstance(value, str) and not value.strip():
         return None
-    return value
+    return _digits(value)
 
 
 def _exemptions(inputs, args):
@@ -293,9 +296,7 @@ def _lock(inputs, args):
     """Where two remediations of one account from this controller wait for each other."""
     settings = inputs.settings
     folder = args.get("rotation_lock_dir") or os.path.join(tempfile.gettempdir(), "keyguard-kms-%d" % os.getuid())
-    timeout = args.get("rotation_lock_timeout", DEFAULT_LOCK_TIMEOUT)
-    if isinstance(timeout, str) and timeout.strip().isdigit():
-        timeout = int(timeout.strip())
+    timeout = _digits(args.get("rotation_lock_timeout", DEFAULT_LOCK_TIMEOUT))
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
         inputs.error("rotation_lock_timeout", "must be a whole number of seconds, 0 or more, got %r" % (timeout,))
         timeout = 0
