@@ -178,8 +178,9 @@ def wanted_updates(params, default_region):
     return entries, errors
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    """The module's options, also validated by the rotation role's inventory-wide phases."""
+    spec = dict(
         findings=dict(type="list", elements="dict", required=True),
         workflow_status=dict(type="str", choices=list(findings.SETTABLE_WORKFLOW_STATUSES)),
         note=dict(type="str"),
@@ -187,10 +188,13 @@ def main():
         securityhub_region=dict(type="str"),
         keep_others_decisions=dict(type="bool", default=False),
     )
-    argument_spec.update(tuning_argument_spec(concurrency=4))
-    argument_spec.update(assume_role_argument_spec())
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    stop_when_run_ends()
+    spec.update(tuning_argument_spec(concurrency=4))
+    spec.update(assume_role_argument_spec())
+    return spec
+
+
+def run(module):
+    """The module's work for one connection: ``module`` is an AnsibleAWSModule or the role's stand-in."""
     params = module.params
     entries, errors = wanted_updates(params, module.region)
     regions = sorted(set(entry["region"] for entry in entries))
@@ -231,6 +235,12 @@ def main():
         fail(module, "%d of %d findings could not be updated, the others were: %s" % (
             len(failed), len(results), details), **output)
     module.exit_json(**output)
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
+    stop_when_run_ends()
+    run(module)
 
 
 if __name__ == "__main__":

@@ -199,8 +199,9 @@ from ansible_collections.keyguard.kms.plugins.module_utils._runtime.concurrency 
 from ansible_collections.keyguard.kms.plugins.module_utils._runtime.run_watch import stop_when_run_ends
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    """The module's options, also validated by the rotation role's inventory-wide phases."""
+    spec = dict(
         regions=dict(type="list", elements="str"),
         controls=dict(type="list", elements="str", choices=list(findings.CONTROLS), default=list(findings.CONTROLS)),
         compliance_status=dict(type="list", elements="str", choices=["FAILED", "PASSED", "WARNING", "NOT_AVAILABLE"],
@@ -210,10 +211,13 @@ def main():
         account_ids=dict(type="list", elements="str"),
         key_verdicts=dict(type="bool", default=False),
     )
-    argument_spec.update(tuning_argument_spec(concurrency=16))
-    argument_spec.update(assume_role_argument_spec())
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    stop_when_run_ends()
+    spec.update(tuning_argument_spec(concurrency=16))
+    spec.update(assume_role_argument_spec())
+    return spec
+
+
+def run(module):
+    """The module's work for one connection: ``module`` is an AnsibleAWSModule or the role's stand-in."""
     params = module.params
     regions = regions_to_use(params["regions"] or None, module.region)
     errors = connection_errors(params, regions, dict(DEFAULT_RATE_LIMITS, **KMS_RATE_LIMITS))
@@ -251,6 +255,12 @@ def main():
         fail(module, "Could not read the findings of %d of %d Regions: %s" % (len(failed), len(regions), "; ".join(
             result["error"] for result in region_results if result["error"])), failed[0], **output)
     module.exit_json(**output)
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
+    stop_when_run_ends()
+    run(module)
 
 
 if __name__ == "__main__":

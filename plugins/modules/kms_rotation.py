@@ -412,8 +412,9 @@ def failure_message(failed, total):
     return "%d of %d keys failed, the others were processed: %s%s" % (len(failed), total, details, more)
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    """The module's options, also validated by the rotation role's inventory-wide phases."""
+    spec = dict(
         key_id=dict(type="str"),
         key_ids=dict(type="list", elements="str", no_log=False),
         regions=dict(type="list", elements="str"),
@@ -426,17 +427,21 @@ def main():
         approved_plan=dict(type="dict"),
         interrupted_rescues_file=dict(type="path"),
     )
-    argument_spec.update(tuning_argument_spec(concurrency=8))
-    argument_spec.update(assume_role_argument_spec())
-    module = AnsibleAWSModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=[["key_id", "key_ids"]],
-        required_one_of=[["key_id", "key_ids"]],
-        supports_check_mode=True,
-    )
+    spec.update(tuning_argument_spec(concurrency=8))
+    spec.update(assume_role_argument_spec())
+    return spec
+
+
+MODULE_OPTIONS = dict(mutually_exclusive=[["key_id", "key_ids"]], required_one_of=[["key_id", "key_ids"]],
+                      supports_check_mode=True)
+
+
+def run(module, half_done):
+    """The module's work for one connection: ``module`` is an AnsibleAWSModule or the role's stand-in.
+
+    ``half_done`` records the rescues between CancelKeyDeletion and EnableKey, for the note a killed run leaves.
+    """
     params = module.params
-    half_done = HalfDoneRescues()
-    stop_when_run_ends(last_words=lambda: write_interrupted_rescues(params["interrupted_rescues_file"], half_done))
     regions = regions_to_use(params["regions"], module.region)
     errors = argument_errors(params, regions)
     if errors:
@@ -478,6 +483,13 @@ def main():
     if failed:
         fail(module, failure_message(failed, len(results)), **output)
     module.exit_json(**output)
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=argument_spec(), **MODULE_OPTIONS)
+    half_done = HalfDoneRescues()
+    stop_when_run_ends(last_words=lambda: write_interrupted_rescues(module.params["interrupted_rescues_file"], half_done))
+    run(module, half_done)
 
 
 if __name__ == "__main__":

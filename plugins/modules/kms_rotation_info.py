@@ -277,8 +277,9 @@ def argument_errors(params, regions):
     return errors
 
 
-def main():
-    argument_spec = dict(
+def argument_spec():
+    """The module's options, also validated by the rotation role's inventory-wide phases."""
+    spec = dict(
         regions=dict(type="list", elements="str"),
         key_ids=dict(type="list", elements="str", no_log=False),
         tag_filters=dict(type="dict"),
@@ -290,10 +291,13 @@ def main():
         max_key_material_age_days=dict(type="int", no_log=False),
         on_demand_rotations_reserve=dict(type="int", default=material_rules.DEFAULT_ON_DEMAND_RESERVE),
     )
-    argument_spec.update(tuning_argument_spec(concurrency=16))
-    argument_spec.update(assume_role_argument_spec())
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    stop_when_run_ends()
+    spec.update(tuning_argument_spec(concurrency=16))
+    spec.update(assume_role_argument_spec())
+    return spec
+
+
+def run(module):
+    """The module's work for one connection: ``module`` is an AnsibleAWSModule or the role's stand-in."""
     params = module.params
     regions = regions_to_use(params["regions"] or None, module.region)
     errors = argument_errors(params, regions)
@@ -343,6 +347,12 @@ def main():
         fail(module, "Could not list the keys of %d of %d Regions, so the result is incomplete: %s" % (
             len(failed_regions), len(regions), "; ".join(failed_regions)), first, **output)
     module.exit_json(**output)
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
+    stop_when_run_ends()
+    run(module)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyguard.kms contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Run one of the collection's modules for every account of the play, in the controller's process.
+
+A module process per account per phase pays Python, Ansible's and boto3's imports and an AssumeRole each
+time: at Organization scale that is most of a run. Here each account's work is the module's own ``run()``
+(the same argument spec, checks and result), given a stand-in for AnsibleAWSModule; the accounts are shared
+out to one forked process per core, each working on its share on threads, at most ``forks`` accounts at once.
+
+This is a private module: its interface may change without notice.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import multiprocessing
+import os
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import _aws_region
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import botocore_at_least
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import gather_sdk_versions
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.modules import aws_argument_spec
+
+from ansible_collections.keyguard.kms.plugins.module_utils._engine.enforce import HalfDoneRescues
+from ansible_collections.keyguard.kms.plugins.module_utils._runtime.run_watch import stop_when_run_ends
+from ansible_collections.keyguard.kms.plugins.modules import kms_findings
+from ansible_collections.keyguard.kms.plugins.modules import kms_findings_info
+from ansible_collections.keyguard.kms.plugins.modules import kms_rotation
+from ansible_collections.keyguard.kms.plugins.modules import kms_rotation_info
+
+# name: (module file, options of AnsibleAWSModule beyond the argument spec)
+MODULES = {
+    "kms_rotation_info": (kms_rotation_info, {"supports_check_mode": True}),
+    "kms_rotation": (kms_rotation, kms_rotation.MODULE_OPTIONS),
+    "kms_findings_info": (kms_findings_info, {"supports_check_mode": True}),
+    "kms_findings": (kms_findings, {"supports_check_mode": True}),
+}
+_VALIDATOR_OPTIONS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
+
+
+class ModuleEnded(Exception):
+    """exit_json or fail_json of the stand-in: the account's result, as the module would have printed it."""
+
+    def __init__(self, result):
+        super(ModuleEnded, self).__init__(result.get("msg") or "")
+        self.result = result
+
+
+class AccountModule:
+    """What the collection's modules use of AnsibleAWSModule, for one account, without a process of its own."""
+
+    def __init__(self, name, args, check_mode, diff):
+        module_file, options = MODULES[name]
+        spec = aws_argument_spec()
+        spec.update(module_file.argument_spec())
+        validator = ArgumentSpecValidator(spec, **dict((option, options[option]) for option in _VALIDATOR_OPTIONS
+                                                       if option in options))
+        validation = validator.validate(dict(args))
+        self._name = "keyguard.kms." + name
+        self.params = validation.validated_parameters
+        self.no_log_values = validation._no_log_values
+        self.check_mode = check_mode
+        self._diff = diff
+        self.warnings = []
+        if validation.error_messages:
+            self.fail_json(msg="Invalid arguments: " + "; ".join(validation.error_messages))
+
+    @property
+    def region(self):
+        try:
+            return _aws_region(self.params)
+        except AnsibleAWSError as error:
+            self.fail_json(msg=error.message)
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+    def _gather_versions(self):
+        return gather_sdk_versions()
+
+    def require_botocore_at_least(self, desired, reason=None):
+        if not botocore_at_least(desired):
+            self.fail_json(msg="botocore %s or later is required%s; this controller has %s" % (
+                desired, " " + reason if reason else "", gather_sdk_versions().get("botocore_version")))
+
+    def fail_json_aws(self, exception, msg=None, **output):
+        text = to_native(getattr(exception, "message", None) or exception)
+        output.update(gather_sdk_versions())
+        self.fail_json(msg="%s: %s" % (msg, text) if msg else text, **output)
+
+    def exit_json(self, **result):
+        raise ModuleEnded(self._finished(result))
+
+    def fail_json(self, msg, **result):
+        raise ModuleEnded(self._finished(dict(result, failed=True, msg=msg)))
+
+    def _finished(self, result):
+        result.setdefault("changed", False)
+        if self.warnings:
+            result["warnings"] = list(self.warnings)
+        # As a module's output would be: JSON, and without the values of no_log options.
+        return remove_values(json.loads(json.dumps(result, default=_plain)), self.no_log_values)
+
+
+def _plain(value):
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError("%r is not JSON" % (value,))
+
+
+def run_account(job, half_done=None):
+    """One account's result: ``job`` has host, module (a MODULES name), args, check_mode and diff."""
+    try:
+        module = AccountModule(job["module"], job["args"], job["check_mode"], job["diff"])
+        if job["module"] == "kms_rotation":
+            kms_rotation.run(module, half_done or HalfDoneRescues())
+        else:
+            MODULES[job["module"]][0].run(module)
+    except ModuleEnded as ended:
+        return ended.result
+    except Exception as error:  # pylint: disable=broad-except  # one account's bug must not hide the others
+        return {"failed": True, "changed": False, "exception": traceback.format_exc(),
+                "msg": "keyguard.kms.%s failed unexpectedly for this account: %s (please report it with the "
+                       "exception above)" % (job["module"], to_native(error))}
+    return {"failed": True, "changed": False, "msg": "keyguard.kms.%s ended without a result" % job["module"]}
+
+
+def _run_share(jobs, threads):
+    """A process's share of the accounts, ``threads`` at once; stops, like a module, when the run is killed."""
+    notes = [HalfDoneRescues() for _job in jobs]
+
+    def last_words():
+        for job, half_done in zip(jobs, notes):
+            if job["module"] == "kms_rotation":
+                kms_rotation.write_interrupted_rescues(job["args"].get("interrupted_rescues_file"), half_done)
+
+    stop_when_run_ends(last_words=last_words)
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(jobs)))) as pool:
+        return list(pool.map(run_account, jobs, notes))
+
+
+def run_accounts(jobs, at_once):
+    """Every job's result, in order: at most ``at_once`` accounts at a time, on one process per core."""
+    if not jobs:
+        return []
+    processes = max(1, min(os.cpu_count() or 1, at_once, len(jobs)))
+    threads = int(math.ceil(at_once / float(processes)))
+    shares = [jobs[number::processes] for number in range(processes)]
+    # Children even for one process: each watches, as a module does, for the run being killed.
+    # fork: the children have the collection's imports already, and the jobs' credentials never touch a disk.
+    with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        done = list(pool.map(_run_share, shares, [threads] * processes))
+    results = [None] * len(jobs)
+    for number, share_results in enumerate(done):
+        results[number::processes] = share_results
+    return results
+
+
+def host_templars(action, task_vars, hosts):
+    """(host, templar) for each host: a templar with that host's variables, as its own task would see them.
+
+    A run_once task sees the first host's variables only; role and play variables differ per host (an
+    account's role ARN, for example), so each host's are read from the variable manager again.
+    """
+    from ansible.template import Templar  # controller-only; imported here so the job functions stay light
+
+    manager = action._task.get_variable_manager()
+    inventory = task_vars["hostvars"]._inventory
+    play = action._task.get_play()
+    for host in hosts:
+        variables = manager.get_vars(play=play, host=inventory.get_host(host), task=action._task,
+                                     _hosts=task_vars.get("ansible_play_batch"),
+                                     _hosts_all=task_vars.get("ansible_play_hosts_all"))
+        yield host, Templar(loader=action._loader, variables=variables)
+
