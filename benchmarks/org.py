@@ -119,6 +119,21 @@ def artifacts(root, ident):
     return {}
 
 
+def task_times(root, ident):
+    """[(task name, wall s)] of a run, from its job events: each task until the next one (or the play's end) started."""
+    events = os.path.join(root, "artifacts", ident, "job_events")
+    starts = []
+    for name in os.listdir(events):
+        with open(os.path.join(events, name), encoding="utf-8") as handle:
+            event = json.load(handle)
+        if event.get("event") in ("playbook_on_task_start", "playbook_on_stats"):
+            stamp = time.mktime(time.strptime(event["created"][:19], "%Y-%m-%dT%H:%M:%S")) + float(
+                "0" + event["created"][19:26].rstrip("Z"))
+            starts.append((stamp, event["event_data"].get("task", "end")))
+    starts.sort()
+    return [(name, later[0] - stamp) for (stamp, name), later in zip(starts, starts[1:])]
+
+
 def descendants_rss_mb(pids):
     """Memory of the given processes and all their descendants, in MB (Linux /proc)."""
     children = {}
@@ -148,6 +163,16 @@ def children_cpu_s():
     return usage.ru_utime + usage.ru_stime
 
 
+def process_cpu_s(pid):
+    """CPU seconds a running process has used so far (Linux /proc): the emulator's share of a run."""
+    try:
+        with open("/proc/%d/stat" % pid, encoding="utf-8") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def watched(processes):
     """(return codes, wall s, CPU s of the processes and every child they waited for, peak memory MB)."""
     started, cpu = time.monotonic(), children_cpu_s()
@@ -168,7 +193,9 @@ def measured(root, playbook, ident, hosts, sliced):
     merged = {}
     for number in range(len(limits)):
         merged.update(artifacts(root, "%s-%d" % (ident, number)))
-    return {"wall_s": wall, "cpu_s": cpu, "returncodes": codes, "merged_stats": len(merged), "peak_rss_mb": peak}
+    slowest = sorted(task_times(root, "%s-0" % ident), key=lambda entry: -entry[1])[:5]
+    return {"wall_s": wall, "cpu_s": cpu, "returncodes": codes, "merged_stats": len(merged), "peak_rss_mb": peak,
+            "slowest_tasks": [{"task": name, "wall_s": round(seconds, 1)} for name, seconds in slowest]}
 
 
 def c7n_org(c7n, emulator, management, members, work, remediate):
@@ -196,6 +223,14 @@ def c7n_org(c7n, emulator, management, members, work, remediate):
     return {"wall_s": wall, "cpu_s": cpu, "returncodes": codes, "merged_stats": 0, "peak_rss_mb": peak}
 
 
+def on_emulator(emulator, run, *args):
+    """``run``'s result, with the CPU seconds the emulator spent answering it (a share of the same 2 cores)."""
+    before = process_cpu_s(emulator.process.pid)
+    result = run(*args)
+    result["emulator_cpu_s"] = process_cpu_s(emulator.process.pid) - before
+    return result
+
+
 def correct_keys(emulator, keys):
     """Keys in the state a correct remediation leaves (rotating, or left alone when they must be)."""
     state = dict(((k["account"], k["region"], k["metadata"]["KeyId"]), k) for k in emulator.state())
@@ -218,9 +253,12 @@ def row(result, run, mode, members, keys, emulator=None, tool="keyguard"):
                   cpu_per_account=result["cpu_s"] / len(members))
     if emulator is not None:
         result["correct"] = correct_keys(emulator, keys)
-    print("%-8s %-9s %-6s %4d accounts %5d keys %7.1f s %6.1f CPU s/account %6.0f MB%s" % (
+    print("%-8s %-9s %-6s %4d accounts %5d keys %7.1f s %6.1f CPU s/account %6.0f MB %6.1f emulator CPU s%s" % (
         tool, run, mode, len(members), len(keys), result["wall_s"], result["cpu_per_account"], result["peak_rss_mb"],
+        result["emulator_cpu_s"],
         "  %d/%d keys correct" % (result["correct"], len(keys)) if "correct" in result else ""), flush=True)
+    for entry in result.get("slowest_tasks") or []:
+        print("    %6.1f s  %s" % (entry["wall_s"], entry["task"]), flush=True)
     return result
 
 
@@ -253,17 +291,18 @@ def main():
             orgs[name] = (root, members, keys, management)
         if "floor" in tools:
             root, members, keys, _management = orgs["whole"]
-            rows.append(row(measured(root, "floor.yml", "floor", list(members), False), "floor", "whole", members,
-                            keys, tool="floor"))
+            rows.append(row(on_emulator(emulator, measured, root, "floor.yml", "floor", list(members), False),
+                            "floor", "whole", members, keys, tool="floor"))
         for mode in [name for name in ("whole", "sliced") if name in orgs and "keyguard" in tools]:
             root, members, keys, _management = orgs[mode]
             for run in ("report", "remediate"):
-                result = measured(root, run + ".yml", run, list(members), mode == "sliced")
+                result = on_emulator(emulator, measured, root, run + ".yml", run, list(members), mode == "sliced")
                 rows.append(row(result, run, mode, members, keys, emulator if run == "remediate" else None))
         if "c7n" in orgs:
             root, members, keys, management = orgs["c7n"]
             for run in ("report", "remediate"):
-                result = c7n_org(args.c7n, emulator, management, members, root, run == "remediate")
+                result = on_emulator(emulator, c7n_org, args.c7n, emulator, management, members, root,
+                                     run == "remediate")
                 rows.append(row(result, run, "whole", members, keys, emulator if run == "remediate" else None,
                                 tool="c7n-org"))
     finally:
@@ -271,13 +310,14 @@ def main():
     with open(os.path.join(args.output, "org.json"), "w", encoding="utf-8") as handle:
         json.dump(rows, handle, indent=2)
     floor = next((entry["wall_s"] for entry in rows if entry["tool"] == "floor"), float("nan"))
-    print("\n| tool | run | mode | accounts | keys | wall s | x floor | CPU s per account | peak MB | s per account "
-          "(forks %d) | stats kept | keys correct | rc |" % FORKS)
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("\n| tool | run | mode | accounts | keys | wall s | x floor | CPU s per account | emulator CPU s | peak MB "
+          "| s per account (forks %d) | stats kept | keys correct | rc |" % FORKS)
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for entry in rows:
-        print("| %s | %s | %s | %d | %d | %.1f | %.2f | %.2f | %.0f | %.2f | %s | %s | %s |" % (
+        print("| %s | %s | %s | %d | %d | %.1f | %.2f | %.2f | %.0f | %.0f | %.2f | %s | %s | %s |" % (
             entry["tool"], entry["run"], entry["mode"], entry["accounts"], entry["keys"], entry["wall_s"],
-            entry["wall_s"] / floor, entry["cpu_per_account"], entry["peak_rss_mb"], entry["s_per_account"],
+            entry["wall_s"] / floor, entry["cpu_per_account"], entry["emulator_cpu_s"], entry["peak_rss_mb"],
+            entry["s_per_account"],
             "%d/%d" % (entry["merged_stats"], entry["accounts"]) if entry["tool"] == "keyguard" else "-",
             "%d/%d" % (entry["correct"], entry["keys"]) if "correct" in entry else "-",
             ",".join(str(code) for code in entry["returncodes"])))

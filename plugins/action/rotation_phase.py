@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible import constants as C
+from ansible import context
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.unsafe_proxy import wrap_var
@@ -41,7 +43,8 @@ class ActionModule(ActionBase):
             module_args.update((name, value) for name, value in (task.get("args") or {}).items() if value is not None)
             jobs.append({"host": host, "module": args["module"], "args": module_args,
                          "check_mode": bool(self._task.check_mode), "diff": bool(self._task.diff)})
-        forks = int(task_vars.get("ansible_forks") or 5)
+        # As many accounts at once as ansible-playbook works on hosts at once.
+        forks = int(context.CLIARGS.get("forks") or C.DEFAULT_FORKS)
         by_host = dict(skipped, **failed)
         for job, outcome in zip(jobs, accounts.run_accounts(jobs, forks)):
             by_host[job["host"]] = outcome

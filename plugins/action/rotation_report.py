@@ -89,12 +89,15 @@ class ActionModule(ActionBase):
             run_lock.release(lock["folder"], lock["target"], lock["owner"])
         first = written[0] if written else None
         uploads = publish.report_uploads(settings, written)
+        stats = publish.published_stats(report, written, [upload["uri"] for upload in uploads])
         return dict(
             changed=False,
             files=written,
             history=history,
             uploads=uploads,
             summary=report["summary"],
-            stats=publish.published_stats(report, written, [upload["uri"] for upload in uploads]),
+            stats=stats,
+            # What set_stats would publish, without a task per host: AWX keeps it as the job's artifacts.
+            ansible_stats={"data": stats, "per_host": False, "aggregate": True},
             failure=build.failure_message(report, settings["fail_on_noncompliant"], first),
         )

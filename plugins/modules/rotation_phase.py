@@ -11,7 +11,7 @@ short_description: Internal to the rotation role - run one phase for every accou
 version_added: 1.0.0
 description:
   - A task of the M(keyguard.kms.rotation) role, run once (C(run_once)) for the play's current batch of hosts
-    (C(ansible_play_batch)): hosts that failed earlier are left out.
+    (C(ansible_play_batch)); hosts that failed earlier are left out.
   - For each host it reads that host's own variables (as a task of that host would see them), templates the phase's
     variable O(task) and the role's connection and tuning, and runs O(module)'s own code for the host, with the
     module's argument spec, checks and result, but without a module process per host.

@@ -177,3 +177,51 @@ def test_the_role_runs_through_assumed_roles_into_member_accounts(emulator, new_
         assert (report_dir / name).stat().st_size > 0, name
     assert len(list((report_dir / "history" / "organization").iterdir())) == 1
     assert any(r["operation"] == "AssumeRole" and r["account"] == management for r in requests)
+
+
+def test_each_account_s_phase_runs_with_that_host_s_own_variables(emulator, new_account, tmp_path):
+    """The phases run once for the play's batch, yet each host's role ARN, built by a play variable from its own
+    host variables, reaches only that host's work; a host whose variables cannot be templated fails alone."""
+    management = new_account()
+    accounts, _units = build_organization(emulator, management, {"Workloads": ["payments", "orders"]})
+    for name in ("payments", "orders"):
+        seed({"us-east-1": emulator.client(accounts[name]["id"])}, "us-east-1", kinds=["symmetric_off", "pending_off"])
+    report_dir = tmp_path / "reports"
+    inventory = {"kms_targets": {"hosts": {
+        "payments": {"member_id": accounts["payments"]["id"]},
+        "orders": {"member_id": accounts["orders"]["id"]},
+        "nameless": {}}}}
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"children": inventory}}))
+    playbook = [{"name": "remediation", "hosts": "kms_targets", "connection": "local", "gather_facts": False, "vars": {
+        "ansible_python_interpreter": sys.executable, "rotation_regions": ["us-east-1"],
+        "rotation_aws_access_key": management, "rotation_aws_secret_key": SECRET_KEY,
+        "rotation_aws_endpoint_url": emulator.url, "rotation_report_dir": str(report_dir),
+        # One play variable, a different role for each host.
+        "rotation_assume_role_arn": "arn:aws:iam::{{ member_id }}:role/%s" % ROLE_NAME},
+        "roles": [{"role": "keyguard.kms.rotation"}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(playbook, sort_keys=False))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_URL", "AWS_ENDPOINT_URL", "AWS_REGION"):
+        env.pop(name, None)
+    completed = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "play.yml"),
+                                "--diff"], env=env, capture_output=True, text=True, timeout=600, check=False)
+    output = completed.stdout
+    assert completed.returncode == 2, output[-3000:]
+    assert "Traceback" not in output + completed.stderr
+    for name in ("payments", "orders"):
+        report = json.loads((report_dir / (name + ".json")).read_text())
+        assert report["run"]["account_id"] == accounts[name]["id"]
+        assert report["summary"]["keys_changed"] == 2 and report["summary"]["errors"] == 0
+        assert {key["key_arn"].split(":")[4] for key in report["keys"]} == {accounts[name]["id"]}
+    assert not (report_dir / "nameless.json").exists() or json.loads(
+        (report_dir / "nameless.json").read_text())["summary"]["keys_changed"] == 0
+    assert "member_id" in output
+    recap = dict((line.split()[0], line) for line in output.split("PLAY RECAP")[1].strip().splitlines())
+    assert "failed=1" in recap["nameless"] and "failed=0" in recap["payments"] and "failed=0" in recap["orders"]
+    # Each host is handed its own change; a run_once phase's own result counts on the batch's first host only.
+    assert all(" changed=0 " not in recap[name] for name in ("payments", "orders"))
+    assert sorted(recap[name].split("changed=")[1].split()[0] for name in ("payments", "orders")) == ["1", "3"]
+    # --diff: each key's change is shown once, under its own host's Result task.
+    result_section = output.split("TASK [keyguard.kms.rotation : Result")[1]
+    for name in ("payments", "orders"):
+        assert result_section.count(":%s:key/" % accounts[name]["id"]) >= 2

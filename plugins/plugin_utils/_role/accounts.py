@@ -185,4 +185,3 @@ def host_templars(action, task_vars, hosts):
                                      _hosts=task_vars.get("ansible_play_batch"),
                                      _hosts_all=task_vars.get("ansible_play_hosts_all"))
         yield host, Templar(loader=action._loader, variables=variables)
-

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rotation role's inventory-wide phases run each module's run() for many accounts in one process.
+
+Each account must get exactly what the module's own main() gives it: the same checks, results, diff and failure,
+no secret in the output, and one account's failure (even a bug) never another's.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.keyguard.kms.plugins.modules import kms_findings
+from ansible_collections.keyguard.kms.plugins.modules import kms_rotation
+from ansible_collections.keyguard.kms.plugins.modules import kms_rotation_info
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import accounts
+
+from ansible_collections.keyguard.kms.tests.unit.plugins.modules.test_modules_main import ACCOUNT
+from ansible_collections.keyguard.kms.tests.unit.plugins.modules.test_modules_main import REGION
+from ansible_collections.keyguard.kms.tests.unit.plugins.modules.test_modules_main import MemoryClients
+from ansible_collections.keyguard.kms.tests.unit.plugins.modules.test_modules_main import key_id
+
+SECRET = "wJalrXUtnFEMI-a-secret-key-value"
+
+
+def job(module, args, check_mode=False, diff=False, host="acct-1"):
+    return {"host": host, "module": module, "args": args, "check_mode": check_mode, "diff": diff}
+
+
+def without_invocation(result):
+    return dict((name, value) for name, value in result.items() if name != "invocation")
+
+
+@pytest.fixture
+def memory(monkeypatch):
+    MemoryClients.services = {}
+    for module in (kms_rotation, kms_rotation_info, kms_findings):
+        monkeypatch.setattr(module, "ClientFactory", MemoryClients)
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    return MemoryClients
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_an_account_gets_what_the_module_main_gives_it(run_main, memory, check_mode):
+    args = {"key_ids": [key_id(1), key_id(2)], "region": REGION, "rotation_period_days": 365}
+    by_main, failed = run_main(kms_rotation, dict(args, _ansible_check_mode=check_mode, _ansible_diff=True))
+    assert not failed
+    memory.services = {}
+    in_process = accounts.run_account(job("kms_rotation", args, check_mode=check_mode, diff=True))
+    assert in_process == accounts.json.loads(accounts.json.dumps(without_invocation(by_main)))
+    assert in_process["diff"] and in_process["changed"] is True
+    assert memory.services[REGION].writes == ([] if check_mode else [("EnableKeyRotation", key_id(1), 365)])
+
+
+def test_discovery_in_process_is_the_module_s_and_its_dates_are_text(run_main, memory):
+    by_main, _failed = run_main(kms_rotation_info, {"regions": [REGION]})
+    in_process = accounts.run_account(job("kms_rotation_info", {"regions": [REGION]}))
+    assert [key["key_arn"] for key in in_process["kms_keys"]] == [key["key_arn"] for key in by_main["kms_keys"]]
+    assert in_process["summary"] == by_main["summary"]
+    assert all(isinstance(key["creation_date"], str) for key in in_process["kms_keys"])
+
+
+def test_bad_arguments_fail_the_account_with_the_module_s_words_before_any_call(memory):
+    refused = accounts.run_account(job("kms_rotation", {"key_ids": [], "rotation_period_days": 30,
+                                                        "region": REGION}))
+    assert refused["failed"] is True and refused["msg"].startswith("Invalid arguments: ")
+    assert "rotation_period_days must be between 90 and 2560" in refused["msg"] and memory.services == {}
+    unknown = accounts.run_account(job("kms_rotation", {"key_id": key_id(1), "key_ids": [key_id(1)],
+                                                        "region": REGION, "rotation_periods": 1}))
+    assert unknown["failed"] is True and "rotation_periods" in unknown["msg"] and "mutually exclusive" in unknown["msg"]
+
+
+def test_no_secret_reaches_the_result(memory):
+    # The finding ID happens to equal the secret key: the output masks it as a module's would.
+    result = accounts.run_account(job("kms_findings", {"findings": [{"finding_id": SECRET, "product_arn": "p"}],
+                                                       "workflow_status": "RESOLVED", "region": REGION,
+                                                       "access_key": "AKIDEXAMPLE", "secret_key": SECRET},
+                                      check_mode=True))
+    assert SECRET not in accounts.json.dumps(result)
+
+
+def test_an_account_s_bug_fails_that_account_only_and_the_order_is_kept(memory, monkeypatch):
+    original = kms_rotation_info.run
+
+    def run(module):
+        if module.params["regions"] == ["eu-west-1"]:
+            raise KeyError("a bug")
+        return original(module)
+
+    monkeypatch.setattr(kms_rotation_info, "run", run)
+    jobs = [job("kms_rotation_info", {"regions": [REGION if number != 2 else "eu-west-1"]}, host="acct-%d" % number)
+            for number in range(5)]
+    results = accounts.run_accounts(jobs, 4)
+    assert [result.get("failed", False) for result in results] == [False, False, True, False, False]
+    assert "failed unexpectedly for this account" in results[2]["msg"] and "KeyError" in results[2]["exception"]
+    assert all(result["kms_keys"][0]["account_id"] == ACCOUNT for number, result in enumerate(results)
+               if number != 2)
