@@ -31,7 +31,7 @@ from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import D
 from ansible_collections.keyguard.kms.plugins.module_utils._aws.service import AwsError
 
 # Kept equal to galaxy.yml's version by a unit test: modules cannot read galaxy.yml where they run.
-COLLECTION_VERSION = "0.1.0"
+COLLECTION_VERSION = "1.0.0"
 # A whole User-Agent, as amazon.aws sets one: botocore then sends it as it is instead of building one per request.
 USER_AGENT = "APN/1.0 Ansible/%s keyguard.kms/%s" % (ANSIBLE_VERSION, COLLECTION_VERSION)
 
@@ -60,21 +60,26 @@ def botocore_session():
     return session
 
 
+# boto3 sessions by profile, for every factory of the process: the role's phases make one factory per account, and
+# a session costs about 20 ms of CPU to make. The lock guards them: a botocore session is not safe to make clients
+# from on several threads at once.
+_SESSIONS = {}
+_SESSIONS_LOCK = threading.RLock()
+
+
 class ClientFactory:
     """boto3 clients of a module, as its connection or, with assume_role_arn, as that role (assumed once).
 
     The clients are made as amazon.aws's ``module.client()`` makes them (its connection parameters, a
-    botocore config merged with ``aws_config``), but from one session per profile rather than one per
-    client.
+    botocore config merged with ``aws_config``), but from one session per profile and process rather than
+    one per client.
     """
 
     def __init__(self, module):
         self.module = module
         _region, self._endpoint_url, self._connection = get_aws_connection_info(module)
         self._credentials = None
-        self._sessions = {}
-        # One lock for the role's credentials and the sessions: botocore sessions are not safe to make
-        # clients from on several threads at once, and the role is assumed with a client of its own.
+        # The role is assumed once per factory, with a client of its own.
         self._lock = threading.RLock()
 
     def _new_client(self, service, region, config, credentials=None):
@@ -86,13 +91,13 @@ class ClientFactory:
             merged = merged.merge(user_config if isinstance(user_config, botocore.config.Config)
                                   else botocore.config.Config(**user_config))
         try:
-            with self._lock:
-                if profile not in self._sessions:
+            with _SESSIONS_LOCK:
+                if profile not in _SESSIONS:
                     session = boto3.session.Session(profile_name=profile, botocore_session=botocore_session())
                     enable_placebo(session)  # amazon.aws's recording and replay of AWS calls, for tests
-                    self._sessions[profile] = session
-                return self._sessions[profile].client(service, config=merged, region_name=region,
-                                                      endpoint_url=self._endpoint_url, **connection)
+                    _SESSIONS[profile] = session
+                return _SESSIONS[profile].client(service, config=merged, region_name=region,
+                                                 endpoint_url=self._endpoint_url, **connection)
         except botocore.exceptions.NoRegionError:
             self.module.fail_json(msg="The %s module requires a region and none was found in configuration, "
                                   "environment variables or module parameters" % self.module._name,

@@ -46,6 +46,8 @@ MODULES = {
     "kms_findings_info": (kms_findings_info, {"supports_check_mode": True}),
     "kms_findings": (kms_findings, {"supports_check_mode": True}),
 }
+# Per process: the environment, and so the region a profile resolves to, is the same for every account.
+_REGION_OF_PROFILE = {}
 _VALIDATOR_OPTIONS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
 
 
@@ -78,10 +80,17 @@ class AccountModule:
 
     @property
     def region(self):
-        try:
-            return _aws_region(self.params)
-        except AnsibleAWSError as error:
-            self.fail_json(msg=error.message)
+        if not self.params.get("region"):
+            key = self.params.get("profile") or None
+            if key not in _REGION_OF_PROFILE:
+                try:
+                    # Without a region option, amazon.aws makes a boto3 session to look it up: once per profile.
+                    _REGION_OF_PROFILE[key] = _aws_region(self.params)
+                except AnsibleAWSError as error:
+                    self.fail_json(msg=error.message)
+            # Given from here on, so that amazon.aws's own lookups return it as they are.
+            self.params["region"] = _REGION_OF_PROFILE[key]
+        return self.params["region"]
 
     def warn(self, message):
         self.warnings.append(message)

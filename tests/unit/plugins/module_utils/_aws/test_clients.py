@@ -43,13 +43,18 @@ class FakeModule:
         return {"boto3_version": boto3.__version__, "botocore_version": botocore.__version__}
 
 
+@pytest.fixture(autouse=True)
+def no_sessions_yet(monkeypatch):
+    monkeypatch.setattr(clients, "_SESSIONS", {})
+
+
 def test_clients_share_one_session_and_keep_the_connection_settings():
     factory = ClientFactory(FakeModule(aws_config={"max_pool_connections": 3}))
     east = factory.client("kms", "us-east-1", client_config(request_timeout=7))
     west = factory.client("kms", "us-west-2", client_config())
     sts = factory.client("sts", "us-east-1", client_config())
 
-    assert len(factory._sessions) == 1
+    assert len(clients._SESSIONS) == 1
     assert east._loader is west._loader is sts._loader
     assert (east.meta.region_name, west.meta.region_name) == ("us-east-1", "us-west-2")
     assert east.meta.endpoint_url == "http://127.0.0.1:9"
@@ -95,4 +100,5 @@ def test_every_session_can_be_recorded_or_replayed_as_amazon_aws_does(monkeypatc
     factory = ClientFactory(FakeModule())
     factory.client("kms", "us-east-1", client_config())
     factory.client("kms", "us-west-2", client_config())
-    assert len(attached) == 1 and attached[0] is factory._sessions[None]
+    ClientFactory(FakeModule()).client("kms", "us-east-1", client_config())
+    assert len(attached) == 1 and attached[0] is clients._SESSIONS[None], "one session for every factory of a process"
