@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: aws_accounts
 short_description: One inventory host per account of an AWS Organization, ready for the rotation role
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists the active accounts of an AWS Organization with AWS Organizations, from the management account or a
     delegated administrator, and makes each one an inventory host for the M(keyguard.kms.rotation) role

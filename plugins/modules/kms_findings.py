@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: kms_findings
 short_description: Set the workflow status and note of AWS Security Hub findings
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sets the workflow status (C(NOTIFIED), C(RESOLVED) or C(SUPPRESSED)) and a note on Security Hub findings, for
     example the KMS.3 and KMS.4 findings M(keyguard.kms.kms_findings_info) returns, with C(BatchUpdateFindings).

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: kms_findings_info
 short_description: List the active AWS Security Hub findings of controls KMS.3 and KMS.4
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads, with C(GetFindings), the active findings of Security Hub controls KMS.3 (key scheduled for deletion)
     and KMS.4 (key rotation) on AWS KMS keys, in one or more Regions.

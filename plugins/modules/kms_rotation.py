@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: kms_rotation
 short_description: Enforce automatic rotation of AWS KMS keys and rescue keys scheduled for deletion
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Brings the automatic key rotation of one or many AWS KMS keys to the requested state and rotation
     period, so that they pass AWS Security Hub control KMS.4.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: kms_rotation_info
 short_description: List AWS KMS keys of one or more Regions with their rotation status and KMS.4 verdict
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists every KMS key of the given Regions with its key state, kind, aliases, multi-Region role,
     deletion date, automatic rotation status and period, and its AWS Security Hub KMS.4 verdict

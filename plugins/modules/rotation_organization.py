@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: rotation_organization
 short_description: Internal to the rotation role - the Organization report across every host of the play or a folder
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Internal to the M(keyguard.kms.rotation) role, run once for the play on the controller; calls no AWS API.
   - Reads this run's report of every host in O(hosts) and writes, in the report folder of the host it runs for,

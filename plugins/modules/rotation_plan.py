@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: rotation_plan
 short_description: Internal to the rotation role - decide which keys its KMS.3 and KMS.4 phases handle
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - A task of the M(keyguard.kms.rotation) role; runs on the controller, calls no AWS API.
   - From the keys discovery found, leaves out exempt keys (by reference or tag) and keys that are not applicable

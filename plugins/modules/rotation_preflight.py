@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: rotation_preflight
 short_description: Internal to the rotation role - check its inputs before any AWS call
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - The first task of the M(keyguard.kms.rotation) role (see its C(meta/argument_specs.yml)); runs on the controller.
   - Checks every role variable the role acts on, strictly (a string is not taken for a list), and fails with a

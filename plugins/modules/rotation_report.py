@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: rotation_report
 short_description: Internal to the rotation role - build and write its run report on the controller
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Internal to the M(keyguard.kms.rotation) role (two of its tasks), not meant for playbooks of their own; runs on
     the controller, calls no AWS API.

@@ -15,10 +15,22 @@ NOT_SHIPPED = ("tests/harness/", "tests/playbooks/", "extensions/molecule/", "te
                ".ansible-lint", "Makefile")
 
 
-def run(*command, cwd=COLLECTION):
-    completed = subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+def run(*command, cwd=COLLECTION, env=None):
+    completed = subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, timeout=300, check=False,
+                               env=env)
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     return completed.stdout
+
+
+def galaxy_version():
+    with open(os.path.join(COLLECTION, "galaxy.yml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["version"]
+
+
+def test_the_execution_environment_and_the_awx_project_install_the_released_version():
+    with open(os.path.join(COLLECTION, "examples", "awx", "collections", "requirements.yml"), encoding="utf-8") as handle:
+        wanted = dict((entry["name"], entry["version"]) for entry in yaml.safe_load(handle)["collections"])
+    assert wanted["keyguard.kms"] == galaxy_version()
 
 
 def test_the_built_collection_carries_only_what_runs_once_installed(tmp_path):
@@ -43,11 +55,18 @@ def test_the_shipped_tests_pass_where_the_collection_is_installed(tmp_path):
     run(os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path))
     tarball = [path for path in tmp_path.iterdir() if path.name.endswith(".tar.gz")][0]
     installed = tmp_path / "installed"
-    run(os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--no-deps", "--force", "-p", str(installed), str(tarball))
-    # amazon.aws as the user has it, from Galaxy; here from the tree the tests run in.
+    # amazon.aws as the user has it from Galaxy; here the one of the tree the tests run in, already installed where
+    # the collection goes, so that the install resolves galaxy.yml's dependency on it offline.
     tree = os.environ["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep)[0]
+    (installed / "ansible_collections").mkdir(parents=True)
     os.symlink(os.path.join(tree, "ansible_collections", "amazon"), str(installed / "ansible_collections" / "amazon"))
+    # Only that folder: the collection the tests run from must not count as installed already.
+    output = run(os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "-p", str(installed),
+                 str(tarball), env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(installed)))
+    assert "keyguard.kms:%s was installed successfully" % galaxy_version() in output, output
     home = installed / "ansible_collections" / "keyguard" / "kms"
+    with open(home / "MANIFEST.json", encoding="utf-8") as handle:
+        assert json.load(handle)["collection_info"]["version"] == galaxy_version()
     assert (home / "tests" / "unit").is_dir() and not (home / "tests" / "harness").exists()
     completed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit"],
                                cwd=str(home), env=dict(os.environ, PYTHONPATH=str(installed),

@@ -79,6 +79,7 @@ class ClientFactory:
         self.module = module
         _region, self._endpoint_url, self._connection = get_aws_connection_info(module)
         self._credentials = None
+        self._assumed_account = None
         # The role is assumed once per factory, with a client of its own.
         self._lock = threading.RLock()
 
@@ -114,13 +115,17 @@ class ClientFactory:
                     request["ExternalId"] = params["assume_role_external_id"]
                 sts = self._new_client("sts", region, client_config())
                 try:
-                    answer = sts.assume_role(**request)["Credentials"]
+                    answer = sts.assume_role(**request)
                 except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
                     client_error = isinstance(error, botocore.exceptions.ClientError)
                     code = error.response["Error"]["Code"] if client_error else type(error).__name__
                     raise AwsError("AssumeRole", code, "could not assume %s: %s (the connection's credentials need "
                                    "sts:AssumeRole on it, and its trust policy must allow them)" % (
                                        params["assume_role_arn"], error), error.response if client_error else None)
+                # The account STS says the role's credentials are of: no GetCallerIdentity needed to know it.
+                assumed_arn = (answer.get("AssumedRoleUser") or {}).get("Arn") or ""
+                self._assumed_account = assumed_arn.split(":")[4] if assumed_arn.count(":") >= 5 else None
+                answer = answer["Credentials"]
                 self._credentials = {"aws_access_key_id": answer["AccessKeyId"],
                                      "aws_secret_access_key": answer["SecretAccessKey"],
                                      "aws_session_token": answer["SessionToken"], "profile_name": None}
@@ -147,7 +152,18 @@ class ClientFactory:
         return service_for
 
     def caller_account(self, region):
-        """A callable returning the credentials' account ID, asked of STS once, and only when it is called."""
+        """A callable returning the credentials' account ID, asked of STS once, and only when it is called.
+
+        With a role to assume it is the account AssumeRole answered for: one client and one call fewer.
+        """
+        if self.module.params.get("assume_role_arn"):
+            def assumed_account():
+                try:
+                    self._assumed(region)
+                except AwsError:
+                    return None  # the first call says why the role cannot be assumed
+                return self._assumed_account
+            return assumed_account
         return caller_account_lookup(
             lambda: self.client("sts", region, client_config(self.module.params["request_timeout"])))
 

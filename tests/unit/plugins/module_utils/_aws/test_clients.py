@@ -102,3 +102,21 @@ def test_every_session_can_be_recorded_or_replayed_as_amazon_aws_does(monkeypatc
     factory.client("kms", "us-west-2", client_config())
     ClientFactory(FakeModule()).client("kms", "us-east-1", client_config())
     assert len(attached) == 1 and attached[0] is clients._SESSIONS[None], "one session for every factory of a process"
+
+
+def test_with_a_role_the_caller_account_is_the_one_assume_role_answered_for(monkeypatch):
+    calls = []
+
+    class Sts:
+        def assume_role(self, **request):
+            calls.append(request["RoleArn"])
+            return {"AssumedRoleUser": {"Arn": "arn:aws:sts::444455556666:assumed-role/keyguard-kms/keyguard-kms"},
+                    "Credentials": {"AccessKeyId": "ASIA", "SecretAccessKey": "s", "SessionToken": "t"}}
+
+    factory = ClientFactory(FakeModule(assume_role_arn="arn:aws:iam::444455556666:role/keyguard-kms",
+                                       assume_role_session_name="keyguard-kms"))
+    monkeypatch.setattr(factory, "_new_client", lambda service, region, config, credentials=None: (
+        Sts() if service == "sts" else pytest.fail("no client but STS's for AssumeRole")))
+    caller = factory.caller_account("us-east-1")
+    assert caller() == "444455556666" and caller() == "444455556666"
+    assert calls == ["arn:aws:iam::444455556666:role/keyguard-kms"], "assumed once, no GetCallerIdentity"
