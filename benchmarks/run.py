@@ -154,8 +154,30 @@ def quota_time(requests):
 
         kms3 = max(count("CancelKeyDeletion") / 5.0, count("EnableKey") / 5.0, count("EnableKeyRotation", True) / 15.0)
         kms4 = max(count("EnableKeyRotation", False) / 15.0, count("RotateKeyOnDemand") / 5.0)
-        slowest = max(slowest, kms3 + kms4, count("ListKeyRotations") / 100.0)
+        # Discovery's and verification's evidence reads come before and after the writes.
+        slowest = max(slowest, count("ListKeyRotations") / 100.0 + kms3 + kms4)
     return slowest
+
+
+def phase_windows(requests):
+    """Seconds of each phase of a remediation, from the emulator's clock: the AWS calls before the first write
+    (discovery), KMS.3's writes, KMS.4's, and the reads after the last write (verification)."""
+    if not requests:
+        return {}
+    rescued = set(r["key_id"] for r in requests if r["operation"] == "CancelKeyDeletion")
+
+    def times(keep):
+        return sorted(r["time"] for r in requests if keep(r))
+
+    kms3 = times(lambda r: r["operation"] in ("CancelKeyDeletion", "EnableKey") or (
+        r["operation"] == "EnableKeyRotation" and r["key_id"] in rescued))
+    kms4 = times(lambda r: r["operation"] in ("EnableKeyRotation", "RotateKeyOnDemand") and r["key_id"] not in rescued)
+    writes = sorted(kms3 + kms4)
+    first, last = requests[0]["time"], requests[-1]["time"]
+    if not writes:
+        return {"calls": last - first}
+    return {"discovery": writes[0] - first, "KMS.3": (kms3[-1] - kms3[0]) if kms3 else 0.0,
+            "KMS.4": (kms4[-1] - kms4[0]) if kms4 else 0.0, "verify": last - writes[-1]}
 
 
 class Runner:
@@ -287,11 +309,13 @@ def tool_section(emulator, runner, faults, sizes, peer_sizes, aws_cli, accounts)
                    "correct": correct, "returncode": result["returncode"],
                    "task_starts": result.get("task_starts"), "module_processes": result.get("module_processes"),
                    "throughput_vs_quota": throughput(requests) if tool == "keyguard-remediate" else {},
-                   "quota_s": quota_time(requests)}
+                   "quota_s": quota_time(requests), "phases_s": phase_windows(requests)}
             rows.append(row)
             print("%-19s N=%-5d %5d keys %8.1f s wall %7.1f s cpu %6.1f s quota %6.0f MB %5.1f calls/key %5d/%d "
                   "correct" % (tool, n, len(keys), row["wall_s"], row["cpu_s"], row["quota_s"], row["peak_rss_mb"],
                                row["calls_per_key"], correct, len(keys)), flush=True)
+            if tool == "keyguard-remediate":
+                print("    AWS calls by phase: %s" % ", ".join("%s %.1f s" % item for item in row["phases_s"].items()))
     return rows
 
 

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from ansible import constants as C
-from ansible import context
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.unsafe_proxy import wrap_var
@@ -17,6 +15,8 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._role import accounts
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
+    # Once for the batch: the free strategy refuses it instead of running every account's work once per host.
+    BYPASS_HOST_LOOP = True
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -24,38 +24,38 @@ class ActionModule(ActionBase):
             module=dict(type="str", required=True, choices=sorted(accounts.MODULES)),
             task=dict(type="str", required=True),
         ))
-        hosts = list(task_vars.get("ansible_play_batch") or [task_vars["inventory_hostname"]])
-        jobs, skipped, failed = [], {}, {}
-        for host, templar in accounts.host_templars(self, task_vars, hosts):
+        jobs, by_host = [], {}
+        for host, templar in accounts.hosts_of_this_run(self, task_vars, by_host):
             try:
                 task = templar.template(templar.available_variables[args["task"]])
-                connection = templar.template(templar.available_variables["__rotation_connection"])
-                tuning = templar.template(templar.available_variables["__rotation_tuning"])
+                module_args = accounts.module_defaults(self._task, args["module"], templar)
+                module_args.update(templar.template(templar.available_variables["__rotation_connection"]))
+                module_args.update(templar.template(templar.available_variables["__rotation_tuning"]))
+                # A null argument is one not given, as omit leaves it out of a task.
+                module_args.update((name, value) for name, value in (task.get("args") or {}).items()
+                                   if value is not None)
+                when = boolean(task.get("when", True), strict=False)
+                check_mode = boolean(task["check_mode"], strict=False)
             except Exception as error:  # pylint: disable=broad-except  # one host's bad variables fail that host
-                failed[host] = {"failed": True, "changed": False, "msg": "%s: the variables of this phase could not "
-                                "be templated: %s" % (host, error)}
+                by_host[host] = {"failed": True, "changed": False, "msg": "%s: the variables of this phase could not "
+                                 "be templated: %s" % (host, error)}
                 continue
-            if not boolean(task.get("when", True), strict=False):
-                skipped[host] = {"skipped": True, "changed": False, "skip_reason": "nothing to do for this host"}
+            if not when:
+                by_host[host] = {"skipped": True, "changed": False, "skip_reason": "nothing to do for this host"}
                 continue
-            module_args = dict(connection, **tuning)
-            # A null argument is one not given, as omit leaves it out of a task.
-            module_args.update((name, value) for name, value in (task.get("args") or {}).items() if value is not None)
-            jobs.append({"host": host, "module": args["module"], "args": module_args,
-                         "check_mode": bool(self._task.check_mode), "diff": bool(self._task.diff)})
-        # As many accounts at once as ansible-playbook works on hosts at once.
-        forks = int(context.CLIARGS.get("forks") or C.DEFAULT_FORKS)
-        by_host = dict(skipped, **failed)
-        for job, outcome in zip(jobs, accounts.run_accounts(jobs, forks)):
+            # Check mode as this host's own preflight saw it, not as the batch's first host's task has it.
+            jobs.append({"host": host, "module": args["module"], "args": module_args, "check_mode": check_mode,
+                         "diff": bool(self._task.diff)})
+        for job, outcome in zip(jobs, accounts.run_accounts(jobs, accounts.accounts_at_once())):
             by_host[job["host"]] = outcome
-        warnings = ["%s: %s" % (host, warning) for host in hosts for warning in by_host.get(host, {}).pop(
-            "warnings", [])]
+        warnings = ["%s: %s" % (host, warning) for host in sorted(by_host)
+                    for warning in by_host[host].pop("warnings", [])]
         ran = [outcome for outcome in by_host.values() if not outcome.get("skipped")]
         result.update(
             changed=any(outcome.get("changed") for outcome in ran),
             hosts=wrap_var(by_host),
             msg="%s on %d of %d hosts: %d changed, %d failed" % (
-                args["module"], len(ran), len(hosts), sum(1 for outcome in ran if outcome.get("changed")),
+                args["module"], len(ran), len(by_host), sum(1 for outcome in ran if outcome.get("changed")),
                 sum(1 for outcome in ran if outcome.get("failed"))),
         )
         if warnings:

@@ -14,6 +14,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.keyguard.kms.plugins.plugin_utils._report import publish
+from ansible_collections.keyguard.kms.plugins.plugin_utils._role import accounts
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import approved_plan
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import run_lock
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import s3_reads
@@ -55,7 +56,13 @@ class ActionModule(ActionBase):
         if job is not None:
             raw["awx_job_id"] = self._templar.template(job)
         settings, errors = _settings.check(raw, os.environ, os.getcwd(), host, self._task.check_mode)
-        result.update(changed=False, settings=settings, approved_plan=None)
+        result.update(changed=False, settings=settings, approved_plan=None, run_token=accounts.run_token(self._task))
+        if self._task.when:
+            # A condition on roles: or import_role is on every task, and a task run once for the batch (the phases)
+            # would follow the batch's first host alone.
+            errors.append("the rotation role cannot take a condition (when: on roles: or import_role): its phases run "
+                          "once for the play's batch of hosts; choose the hosts with the play's hosts:, --limit, or a "
+                          "condition on include_role")
         if (settings.get("approved_plan_required") and settings["mode"] == "remediate"
                 and not settings.get("approved_plan") and not errors):
             errors.append("rotation_approved_plan_required is set and no rotation_approved_plan is given: this "

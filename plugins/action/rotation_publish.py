@@ -9,8 +9,6 @@ import mimetypes
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible import constants as C
-from ansible import context
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.keyguard.kms.plugins.plugin_utils._role import accounts
@@ -20,13 +18,13 @@ from ansible_collections.keyguard.kms.plugins.plugin_utils._role import s3_reads
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
+    BYPASS_HOST_LOOP = True
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=dict(task=dict(type="str", required=True)))
-        hosts = list(task_vars.get("ansible_play_batch") or [task_vars["inventory_hostname"]])
         work, by_host = [], {}
-        for host, templar in accounts.host_templars(self, task_vars, hosts):
+        for host, templar in accounts.hosts_of_this_run(self, task_vars, by_host):
             try:
                 task = templar.template(templar.available_variables[args["task"]])
             except Exception as error:  # pylint: disable=broad-except  # one host's bad variables fail that host
@@ -56,13 +54,13 @@ class ActionModule(ActionBase):
                 upload.update(failed=True, msg=str(error))
 
         if work:
-            with ThreadPoolExecutor(max_workers=min(len(work), int(context.CLIARGS.get("forks") or C.DEFAULT_FORKS))) as pool:
+            with ThreadPoolExecutor(max_workers=min(len(work), accounts.accounts_at_once())) as pool:
                 list(pool.map(put, work))
         for outcome in by_host.values():
             outcome["changed"] = any(not upload["failed"] for upload in outcome["uploads"])
             outcome.setdefault("failed", any(upload["failed"] for upload in outcome["uploads"]))
         result.update(changed=any(outcome["changed"] for outcome in by_host.values()), hosts=by_host,
                       msg="%d report files of %d hosts published, %d failed" % (
-                          sum(1 for _h, upload, _t in work if not upload["failed"]), len(hosts),
+                          sum(1 for _h, upload, _t in work if not upload["failed"]), len(by_host),
                           sum(1 for _h, upload, _t in work if upload["failed"])))
         return result

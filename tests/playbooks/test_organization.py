@@ -225,3 +225,37 @@ def test_each_account_s_phase_runs_with_that_host_s_own_variables(emulator, new_
     result_section = output.split("TASK [keyguard.kms.rotation : Result")[1]
     for name in ("payments", "orders"):
         assert result_section.count(":%s:key/" % accounts[name]["id"]) >= 2
+
+
+def test_a_host_that_skips_this_run_of_the_role_is_never_worked_on_with_an_earlier_run_s_plan(emulator, new_account,
+                                                                                              tmp_path):
+    """Play 1 remediates both accounts; play 2 only one (a condition on include_role). The other keeps play 1's
+    registered plan and settings, and the run-once phases of play 2 must leave it alone; a condition on roles: is
+    refused before any AWS call."""
+    first, second = new_account(), new_account()
+    for account in (first, second):
+        seed({"us-east-1": emulator.client(account)}, "us-east-1", kinds=["symmetric_off", "pending_off"])
+    hosts = dict((name, emulator.target_host(account, ["us-east-1"], tmp_path / "reports"))
+                 for name, account in (("first", first), ("second", second)))
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"children": {"kms_targets": {"hosts": hosts}}}}))
+    include = {"ansible.builtin.include_role": {"name": "keyguard.kms.rotation"}}
+    shown = {"name": "phase hosts", "run_once": True, "ansible.builtin.debug": {
+        "msg": "KMS.3 ran for {{ __rotation_rescued_all.hosts | default({}) | list | sort | join(',') }}"}}
+    plays = [
+        {"name": "remediate both", "hosts": "kms_targets", "gather_facts": False, "tasks": [
+            dict(include, name="remediate"), shown]},
+        {"name": "remediate one", "hosts": "kms_targets", "gather_facts": False, "tasks": [
+            dict(include, name="remediate", when="inventory_hostname == 'first'"), shown]},
+        {"name": "refused", "hosts": "kms_targets", "gather_facts": False, "roles": [
+            {"role": "keyguard.kms.rotation", "when": "inventory_hostname == 'second'"}]},
+    ]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(plays, sort_keys=False))
+    completed = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "play.yml")],
+                               env=dict(os.environ, ANSIBLE_NOCOLOR="1"), capture_output=True, text=True, timeout=600,
+                               check=False)
+    output = completed.stdout
+    assert "Traceback" not in output + completed.stderr
+    assert "KMS.3 ran for first,second" in output.split("PLAY [remediate one]")[0], output[-3000:]
+    # Play 2: only the host that ran its preflight. second's plan of play 1 still says "rescue" (its key was pending).
+    assert '"msg": "KMS.3 ran for first"' in output.split("PLAY [remediate one]")[1], output[-3000:]
+    assert "the rotation role cannot take a condition (when: on roles: or import_role)" in output, output[-3000:]

@@ -48,6 +48,7 @@ MODULES = {
 }
 # Per process: the environment, and so the region a profile resolves to, is the same for every account.
 _REGION_OF_PROFILE = {}
+_SECRET_OPTIONS = ("secret_key", "session_token", "aws_secret_key", "aws_session_token", "access_key")
 _VALIDATOR_OPTIONS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
 
 
@@ -132,6 +133,7 @@ def _plain(value):
 
 def run_account(job, half_done=None):
     """One account's result: ``job`` has host, module (a MODULES name), args, check_mode and diff."""
+    module = None
     try:
         module = AccountModule(job["module"], job["args"], job["check_mode"], job["diff"])
         if job["module"] == "kms_rotation":
@@ -141,9 +143,11 @@ def run_account(job, half_done=None):
     except ModuleEnded as ended:
         return ended.result
     except Exception as error:  # pylint: disable=broad-except  # one account's bug must not hide the others
-        return {"failed": True, "changed": False, "exception": traceback.format_exc(),
-                "msg": "keyguard.kms.%s failed unexpectedly for this account: %s (please report it with the "
-                       "exception above)" % (job["module"], to_native(error))}
+        secrets = module.no_log_values if module is not None else set(
+            value for name, value in job["args"].items() if name in _SECRET_OPTIONS and value)
+        return remove_values({"failed": True, "changed": False, "exception": traceback.format_exc(),
+                              "msg": "keyguard.kms.%s failed unexpectedly for this account: %s (please report it "
+                                     "with the exception above)" % (job["module"], to_native(error))}, secrets)
     return {"failed": True, "changed": False, "msg": "keyguard.kms.%s ended without a result" % job["module"]}
 
 
@@ -154,7 +158,10 @@ def _run_share(jobs, threads):
     def last_words():
         for job, half_done in zip(jobs, notes):
             if job["module"] == "kms_rotation":
-                kms_rotation.write_interrupted_rescues(job["args"].get("interrupted_rescues_file"), half_done)
+                try:
+                    kms_rotation.write_interrupted_rescues(job["args"].get("interrupted_rescues_file"), half_done)
+                except Exception:  # pylint: disable=broad-except  # one note that cannot be written stops no other
+                    continue
 
     stop_when_run_ends(last_words=last_words)
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(jobs)))) as pool:
@@ -162,35 +169,95 @@ def _run_share(jobs, threads):
 
 
 def run_accounts(jobs, at_once):
-    """Every job's result, in order: at most ``at_once`` accounts at a time, on one process per core."""
+    """Every job's result, in order: at most ``at_once`` accounts at a time, on one process per core.
+
+    A process that dies (killed, out of memory) fails its own accounts, saying that what they changed is not known;
+    the other processes' accounts keep their results.
+    """
     if not jobs:
         return []
-    processes = max(1, min(os.cpu_count() or 1, at_once, len(jobs)))
+    processes = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+                           at_once, len(jobs)))
     threads = int(math.ceil(at_once / float(processes)))
     shares = [jobs[number::processes] for number in range(processes)]
-    # Children even for one process: each watches, as a module does, for the run being killed.
-    # fork: the children have the collection's imports already, and the jobs' credentials never touch a disk.
-    with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
-        done = list(pool.map(_run_share, shares, [threads] * processes))
     results = [None] * len(jobs)
-    for number, share_results in enumerate(done):
-        results[number::processes] = share_results
+    try:
+        # Children even for one process: each watches, as a module does, for the run being killed.
+        # fork: the children have the collection's imports already, and the jobs' credentials never touch a disk.
+        with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_run_share, share, threads) for share in shares]
+            for number, future in enumerate(futures):
+                try:
+                    results[number::processes] = future.result()
+                except Exception as error:  # pylint: disable=broad-except  # that process's accounts alone
+                    results[number::processes] = [_lost(job, error) for job in shares[number]]
+    except Exception as error:  # pylint: disable=broad-except  # no process could be started
+        results = [result or _lost(job, error) for job, result in zip(jobs, results)]
     return results
 
 
-def host_templars(action, task_vars, hosts):
-    """(host, templar) for each host: a templar with that host's variables, as its own task would see them.
+def _lost(job, error):
+    return {"failed": True, "changed": False, "msg": "the process working on this account's %s ended before it "
+            "returned (%s: %s): what it changed is not known; the next run reads the keys as they are" % (
+                job["module"], type(error).__name__, to_native(error))}
 
-    A run_once task sees the first host's variables only; role and play variables differ per host (an
-    account's role ARN, for example), so each host's are read from the variable manager again.
+
+def accounts_at_once():
+    """As many accounts at once as ansible-playbook works on hosts at once (--forks)."""
+    from ansible import constants as C  # pylint: disable=import-outside-toplevel  # controller-only
+    from ansible import context  # pylint: disable=import-outside-toplevel
+
+    return int(context.CLIARGS.get("forks") or C.DEFAULT_FORKS)
+
+
+def run_token(task):
+    """What ties a host's preflight to the phases of the same run of the role: its play and its role's invocation."""
+    role = getattr(task, "_role", None)
+    return "%s/%s" % (task.get_play()._uuid, role._uuid if role is not None else "-")
+
+
+def hosts_of_this_run(action, task_vars, outcomes):
+    """(host, templar) for each host of the batch whose preflight ran in this run of the role, each templar with
+    that host's own variables, as its own task would see them.
+
+    A run_once task sees the first host's variables only; role and play variables differ per host (an account's
+    role ARN, for example), so each host's are read from the variable manager again. A host that skipped this
+    run of the role (a condition on include_role) keeps the registered results of an earlier one: it is left out.
+    A host whose variables cannot be read gets its failure in ``outcomes``.
     """
-    from ansible.template import Templar  # controller-only; imported here so the job functions stay light
+    from ansible.template import Templar  # pylint: disable=import-outside-toplevel  # controller-only
 
     manager = action._task.get_variable_manager()
     inventory = task_vars["hostvars"]._inventory
     play = action._task.get_play()
-    for host in hosts:
-        variables = manager.get_vars(play=play, host=inventory.get_host(host), task=action._task,
-                                     _hosts=task_vars.get("ansible_play_batch"),
-                                     _hosts_all=task_vars.get("ansible_play_hosts_all"))
+    token = run_token(action._task)
+    for host in task_vars.get("ansible_play_batch") or [task_vars["inventory_hostname"]]:
+        try:
+            variables = manager.get_vars(play=play, host=inventory.get_host(host), task=action._task,
+                                         _hosts=task_vars.get("ansible_play_batch"),
+                                         _hosts_all=task_vars.get("ansible_play_hosts_all"))
+            run = variables.get("__rotation_run")
+        except Exception as error:  # pylint: disable=broad-except  # one host's variables fail that host
+            outcomes[host] = {"failed": True, "changed": False, "msg": "%s: its variables could not be read: %s" % (
+                host, error)}
+            continue
+        if not isinstance(run, dict) or run.get("run_token") != token:
+            continue
         yield host, Templar(loader=action._loader, variables=variables)
+
+
+def module_defaults(task, module, templar):
+    """The play's module_defaults for ``module`` (its own and its groups', group/keyguard.kms.aws among them), for
+    one host: what the module would have been given as a task of its own."""
+    name = "keyguard.kms." + module
+    play = getattr(getattr(task, "_parent", None), "_play", None)
+    groups = (getattr(play, "_action_groups", None) or {}).get(name, [])
+    merged = {}
+    for entry in task.module_defaults or []:
+        merged.update(entry)
+    args = {}
+    for key, value in merged.items():
+        if key.startswith("group/") and key[len("group/"):] in groups:
+            args.update(templar.template(value))
+    args.update(templar.template(merged.get(name) or {}))
+    return args

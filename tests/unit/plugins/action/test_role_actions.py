@@ -22,7 +22,7 @@ ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", 
 
 
 def action(plugin, args, check_mode=False):
-    task = mock.MagicMock(args=args, check_mode=check_mode, async_val=0, action=plugin.__name__)
+    task = mock.MagicMock(args=args, check_mode=check_mode, async_val=0, action=plugin.__name__, when=[])
     task.get_validated_value = None
     loader = DataLoader()
     return plugin.ActionModule(task=task, connection=mock.MagicMock(), play_context=PlayContext(), loader=loader,

@@ -99,3 +99,26 @@ def test_an_account_s_bug_fails_that_account_only_and_the_order_is_kept(memory, 
     assert "failed unexpectedly for this account" in results[2]["msg"] and "KeyError" in results[2]["exception"]
     assert all(result["kms_keys"][0]["account_id"] == ACCOUNT for number, result in enumerate(results)
                if number != 2)
+
+
+def test_the_play_s_module_defaults_reach_each_account_as_a_task_of_its_own_would_get_them():
+    class Play:
+        _action_groups = {"keyguard.kms.kms_rotation": ["keyguard.kms.aws", "amazon.aws.aws"]}
+
+    class Block:
+        _play = Play()
+
+    class Task:
+        _parent = Block()
+        module_defaults = [{"group/keyguard.kms.aws": {"aws_ca_bundle": "/etc/ca.pem", "validate_certs": True}},
+                           {"group/other.group": {"concurrency": 99},
+                            "keyguard.kms.kms_rotation": {"validate_certs": False, "max_attempts": 4}}]
+
+    class Templar:
+        @staticmethod
+        def template(value):
+            return dict(value)
+
+    assert accounts.module_defaults(Task(), "kms_rotation", Templar()) == {
+        "aws_ca_bundle": "/etc/ca.pem", "validate_certs": False, "max_attempts": 4}
+    assert accounts.module_defaults(Task(), "kms_findings", Templar()) == {}
