@@ -159,6 +159,16 @@ def quota_time(requests):
     return slowest
 
 
+def emulator_cpu_s(emulator):
+    """CPU seconds the emulator's process has used so far (Linux /proc)."""
+    try:
+        with open("/proc/%d/stat" % emulator.process.pid, encoding="utf-8") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def phase_windows(requests):
     """Seconds of each phase of a remediation, from the emulator's clock: the AWS calls before the first write
     (discovery), KMS.3's writes, KMS.4's, and the reads after the last write (verification)."""
@@ -300,7 +310,9 @@ def tool_section(emulator, runner, faults, sizes, peer_sizes, aws_cli, accounts)
                 emulator.set_faults(account, **faults)
             before = len(emulator.recorded_requests(account))
             command, report_file = playbook_command(runner, tool, account)
+            emulator_cpu = emulator_cpu_s(emulator)
             result = runner.run(command, account, aws_cli if tool == "aws-cli-loop" else None)
+            emulator_cpu = emulator_cpu_s(emulator) - emulator_cpu
             emulator.clear_faults(account)
             requests = emulator.recorded_requests(account)[before:]
             correct = judge(emulator, account, keys, requests, report_file if tool == "keyguard-report" else None)
@@ -310,11 +322,12 @@ def tool_section(emulator, runner, faults, sizes, peer_sizes, aws_cli, accounts)
                    "correct": correct, "returncode": result["returncode"],
                    "task_starts": result.get("task_starts"), "module_processes": result.get("module_processes"),
                    "throughput_vs_quota": throughput(requests) if tool == "keyguard-remediate" else {},
-                   "quota_s": quota_time(requests), "phases_s": phase_windows(requests)}
+                   "quota_s": quota_time(requests), "phases_s": phase_windows(requests), "emulator_cpu_s": emulator_cpu}
             rows.append(row)
             print("%-19s N=%-5d %5d keys %8.1f s wall %7.1f s cpu %6.1f s quota %6.0f MB %5.1f calls/key %5d/%d "
                   "correct" % (tool, n, len(keys), row["wall_s"], row["cpu_s"], row["quota_s"], row["peak_rss_mb"],
                                row["calls_per_key"], correct, len(keys)), flush=True)
+            print("    emulator CPU %.1f s (one process: it serves about one call per 2-3 ms of its CPU)" % emulator_cpu)
             if tool == "keyguard-remediate":
                 print("    AWS calls by phase: %s" % ", ".join("%s %.1f s" % item for item in row["phases_s"].items()))
     return rows
