@@ -163,16 +163,6 @@ def children_cpu_s():
     return usage.ru_utime + usage.ru_stime
 
 
-def process_cpu_s(pid):
-    """CPU seconds a running process has used so far (Linux /proc): the emulator's share of a run."""
-    try:
-        with open("/proc/%d/stat" % pid, encoding="utf-8") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
-    except (OSError, ValueError, IndexError):
-        return float("nan")
-
-
 def watched(processes):
     """(return codes, wall s, CPU s of the processes and every child they waited for, peak memory MB)."""
     started, cpu = time.monotonic(), children_cpu_s()
@@ -225,9 +215,9 @@ def c7n_org(c7n, emulator, management, members, work, remediate):
 
 def on_emulator(emulator, run, *args):
     """``run``'s result, with the CPU seconds the emulator spent answering it (a share of the same 2 cores)."""
-    before = process_cpu_s(emulator.process.pid)
+    before = emulator.cpu_s()
     result = run(*args)
-    result["emulator_cpu_s"] = process_cpu_s(emulator.process.pid) - before
+    result["emulator_cpu_s"] = emulator.cpu_s() - before
     return result
 
 

@@ -159,16 +159,6 @@ def quota_time(requests):
     return slowest
 
 
-def emulator_cpu_s(emulator):
-    """CPU seconds the emulator's process has used so far (Linux /proc)."""
-    try:
-        with open("/proc/%d/stat" % emulator.process.pid, encoding="utf-8") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
-    except (OSError, ValueError, IndexError):
-        return float("nan")
-
-
 def phase_windows(requests):
     """Seconds of each phase of a remediation, from the emulator's clock: the AWS calls before the first write
     (discovery), KMS.3's writes, KMS.4's, and the reads after the last write (verification)."""
@@ -310,9 +300,9 @@ def tool_section(emulator, runner, faults, sizes, peer_sizes, aws_cli, accounts)
                 emulator.set_faults(account, **faults)
             before = len(emulator.recorded_requests(account))
             command, report_file = playbook_command(runner, tool, account)
-            emulator_cpu = emulator_cpu_s(emulator)
+            emulator_cpu = emulator.cpu_s()
             result = runner.run(command, account, aws_cli if tool == "aws-cli-loop" else None)
-            emulator_cpu = emulator_cpu_s(emulator) - emulator_cpu
+            emulator_cpu = emulator.cpu_s() - emulator_cpu
             emulator.clear_faults(account)
             requests = emulator.recorded_requests(account)[before:]
             correct = judge(emulator, account, keys, requests, report_file if tool == "keyguard-report" else None)

@@ -25,9 +25,8 @@ class ActionModule(ActionBase):
             task=dict(type="str", required=True),
         ))
         jobs, by_host = [], {}
-        for host, templar in accounts.hosts_of_this_run(self, task_vars, by_host):
+        for host, templar, task in accounts.hosts_of_this_run(self, task_vars, by_host, args["task"]):
             try:
-                task = templar.template(templar.available_variables[args["task"]])
                 module_args = accounts.module_defaults(self._task, args["module"], templar)
                 module_args.update(templar.template(templar.available_variables["__rotation_connection"]))
                 module_args.update(templar.template(templar.available_variables["__rotation_tuning"]))

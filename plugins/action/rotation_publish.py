@@ -24,13 +24,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=dict(task=dict(type="str", required=True)))
         work, by_host = [], {}
-        for host, templar in accounts.hosts_of_this_run(self, task_vars, by_host):
-            try:
-                task = templar.template(templar.available_variables[args["task"]])
-            except Exception as error:  # pylint: disable=broad-except  # one host's bad variables fail that host
-                by_host[host] = {"uploads": [], "failed": True, "msg": "%s: the reports to publish could not be "
-                                 "templated: %s" % (host, error)}
-                continue
+        for host, _templar, task in accounts.hosts_of_this_run(self, task_vars, by_host, args["task"]):
             by_host[host] = {"uploads": [dict(upload, failed=False, msg=None) for upload in task.get("uploads") or []]}
             work.extend((host, upload, task) for upload in by_host[host]["uploads"])
         clients, lock = {}, threading.Lock()
@@ -57,8 +51,9 @@ class ActionModule(ActionBase):
             with ThreadPoolExecutor(max_workers=min(len(work), accounts.accounts_at_once())) as pool:
                 list(pool.map(put, work))
         for outcome in by_host.values():
-            outcome["changed"] = any(not upload["failed"] for upload in outcome["uploads"])
-            outcome.setdefault("failed", any(upload["failed"] for upload in outcome["uploads"]))
+            uploads = outcome.setdefault("uploads", [])
+            outcome["changed"] = any(not upload["failed"] for upload in uploads)
+            outcome.setdefault("failed", any(upload["failed"] for upload in uploads))
         result.update(changed=any(outcome["changed"] for outcome in by_host.values()), hosts=by_host,
                       msg="%d report files of %d hosts published, %d failed" % (
                           sum(1 for _h, upload, _t in work if not upload["failed"]), len(by_host),

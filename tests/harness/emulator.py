@@ -50,6 +50,15 @@ class Emulator:
         process.kill()
         raise RuntimeError("the KMS emulator did not start within %s s" % timeout)
 
+    def cpu_s(self):
+        """CPU seconds the emulator's process has used so far (Linux /proc): its share of a benchmark's cores."""
+        try:
+            with open("/proc/%d/stat" % self.process.pid, encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+
     def stop(self):
         self.process.terminate()
         try:

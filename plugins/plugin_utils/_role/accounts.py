@@ -216,14 +216,14 @@ def run_token(task):
     return "%s/%s" % (task.get_play()._uuid, role._uuid if role is not None else "-")
 
 
-def hosts_of_this_run(action, task_vars, outcomes):
-    """(host, templar) for each host of the batch whose preflight ran in this run of the role, each templar with
-    that host's own variables, as its own task would see them.
+def hosts_of_this_run(action, task_vars, outcomes, task_variable):
+    """(host, templar, task) for each host of the batch whose preflight ran in this run of the role: a templar with
+    that host's own variables, as its own task would see them, and its ``task_variable`` templated with them.
 
     A run_once task sees the first host's variables only; role and play variables differ per host (an account's
     role ARN, for example), so each host's are read from the variable manager again. A host that skipped this
     run of the role (a condition on include_role) keeps the registered results of an earlier one: it is left out.
-    A host whose variables cannot be read gets its failure in ``outcomes``.
+    A host whose variables cannot be read or templated gets its failure in ``outcomes``.
     """
     from ansible.template import Templar  # pylint: disable=import-outside-toplevel  # controller-only
 
@@ -237,13 +237,15 @@ def hosts_of_this_run(action, task_vars, outcomes):
                                          _hosts=task_vars.get("ansible_play_batch"),
                                          _hosts_all=task_vars.get("ansible_play_hosts_all"))
             run = variables.get("__rotation_run")
+            if not isinstance(run, dict) or run.get("run_token") != token:
+                continue
+            templar = Templar(loader=action._loader, variables=variables)
+            task = templar.template(variables[task_variable])
         except Exception as error:  # pylint: disable=broad-except  # one host's variables fail that host
-            outcomes[host] = {"failed": True, "changed": False, "msg": "%s: its variables could not be read: %s" % (
-                host, error)}
+            outcomes[host] = {"failed": True, "changed": False, "msg": "%s: the variables of this task could not be "
+                              "templated: %s" % (host, error)}
             continue
-        if not isinstance(run, dict) or run.get("run_token") != token:
-            continue
-        yield host, Templar(loader=action._loader, variables=variables)
+        yield host, templar, task
 
 
 def module_defaults(task, module, templar):
