@@ -14,6 +14,11 @@ BUILD_TREE ?= collection
 export ANSIBLE_COLLECTIONS_PATH := $(TREE)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(BIN):$(PATH)
+# Each process imports botocore, ansible and moto; without bytecode on disk every one of them compiles those sources
+# again (a third of make test's CPU on a machine whose environment sets PYTHONDONTWRITEBYTECODE). Bytecode is written
+# once, on first import, under build/ rather than beside the sources.
+unexport PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX := $(abspath build/pycache)
 
 .PHONY: test test-checks demo sanity lint cfn-lint units integration molecule compat bench bench-baseline bench-org bench-smoke \
 	bench-organization \
@@ -27,7 +32,8 @@ test: collection
 test-checks:
 	$(MAKE) --no-print-directory --jobs 1 changelog-lint lint cfn-lint units sanity molecule compat bench-smoke BUILD_TREE=
 
-# --no-compile: Python compiles what is imported, on first import; most of what is installed never is.
+# --no-compile: Python compiles what is imported, on first import (see PYTHONPYCACHEPREFIX); most of what is
+# installed never is.
 $(VENV)/.installed: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --no-compile -r tests/requirements.txt
