@@ -22,6 +22,15 @@ from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-positi
 _ACCOUNTS = itertools.count(1)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: runs long (quotas, backoff or many playbook runs); scheduled first")
+
+
+def pytest_collection_modifyitems(items):
+    # Long tests first, so that the lane does not end on one of them running alone; every worker sorts alike.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def emulator():
     # Small pages, so every discovery in the tests goes through pagination.

@@ -6,6 +6,8 @@ import json
 import os
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
 
 from seed import seed  # noqa: E402  pylint: disable=wrong-import-position
@@ -33,6 +35,7 @@ def reseal(plan):
     return dict(body, digest="sha256:" + hashlib.sha256(text.encode()).hexdigest())
 
 
+@pytest.mark.slow
 def test_a_report_writes_a_plan_and_a_remediation_applies_exactly_it(emulator, fleet, account):
     keys, plan = planned_account(emulator, fleet, account)
     assert plan["kind"] == "keyguard.kms/plan" and plan["run"]["account_id"] == account

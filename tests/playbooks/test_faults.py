@@ -58,6 +58,7 @@ def remediate_calm_and_stormy(emulator, fleet, calm, stormy, max_attempts, **fau
     return injected
 
 
+@pytest.mark.slow
 def test_quotas_and_half_of_all_calls_throttled_change_nothing_but_time(emulator, fleet, new_account):
     calm, stormy = new_account(), new_account()
     # One copy of every kind per Region: half of ~200 calls throttled is the test; more keys only add backoff.
@@ -97,6 +98,7 @@ def test_retries_are_bounded_and_an_exhausted_key_is_error_alone(emulator, accou
     assert all(attempts[entry["key_id"]] == 2 for entry in errors)
 
 
+@pytest.mark.slow
 def test_faults_of_every_kind_and_eventual_consistency(emulator, fleet, new_account):
     calm, stormy = new_account(), new_account()
     seed_mixed(emulator, calm, copies=2)

@@ -33,6 +33,7 @@ def writes(requests):
 COMBINATIONS = [(state, period) for state in ("enabled", "disabled") for period in (None, 730)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pending_deletion", ["keep", "cancel"])
 def test_every_key_kind_check_apply_check_apply(emulator, new_account, run_playbook, pending_deletion):
     cases = []

@@ -94,6 +94,7 @@ def test_report_playbook_changes_nothing_even_without_check(emulator, fleet, two
         assert report["summary"]["before"]["EXEMPT"] == 2
 
 
+@pytest.mark.slow
 def test_remediate_check_apply_idempotent_and_verified(emulator, fleet, two_accounts):
     before = state_of(emulator, two_accounts)
     since = len(emulator.recorded_requests())
@@ -281,6 +282,7 @@ def test_reports_are_published_to_s3_once_per_run_and_a_failed_upload_says_why(e
     assert "NoSuchBucket" in failure or "does not exist" in failure or "not found" in failure.lower(), failure
 
 
+@pytest.mark.slow
 def test_the_summary_playbook_makes_one_view_from_a_folder_or_an_s3_prefix(emulator, fleet, new_account, tmp_path):
     """As an AWX workflow node after a sliced job does: the per-host reports are there already."""
     account = new_account()

@@ -103,6 +103,7 @@ def test_a_run_killed_between_cancel_and_enable_leaves_the_key_disabled_and_says
     assert "Needs the key owner" in fleet.report("target", ".md")
 
 
+@pytest.mark.slow
 def test_two_remediations_of_one_target_never_act_at_once(emulator, fleet, account, tmp_path):
     clients = {"us-east-1": emulator.client(account)}
     keys = [create_key(clients, "us-east-1", "pending_on_180", number) for number in range(3)]
