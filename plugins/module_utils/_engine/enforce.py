@@ -15,6 +15,7 @@ This is a private module: its interface may change without notice.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
@@ -163,24 +164,30 @@ class RotationEnforcer:
         self.half_done = half_done if half_done is not None else HalfDoneRescues()
 
     def run(self, references):
-        """One result per reference, in order; a key named twice is handled once."""
+        """One result per reference, in order; a key named twice is handled once. Each key is handled as soon as it
+        is described, so the first writes do not wait for every other key's DescribeKey."""
         region = self.service.region
-        described = map_concurrently(self._describe, references, self.concurrency)
-        unique = {}
-        for metadata, _error in described:
-            if metadata is not None:
-                unique.setdefault(metadata["Arn"], metadata)
-        handled = dict(
-            zip(unique, map_concurrently(self._handle, list(unique.values()), self.concurrency))
-        )
-        results = []
-        for reference, (metadata, error) in zip(references, described):
+        handling = {}
+        handling_lock = threading.Lock()
+
+        def describe_and_handle(reference):
+            metadata, error = self._describe(reference)
             if error is not None:
-                results.append(error_result(reference, region, error.message, code=error.code,
-                                            response=error.response))
-            else:
-                results.append(dict(handled[metadata["Arn"]], input=reference))
-        return results
+                return error_result(reference, region, error.message, code=error.code, response=error.response)
+            with handling_lock:
+                first = metadata["Arn"] not in handling
+                if first:
+                    handling[metadata["Arn"]] = Future()
+            outcome = handling[metadata["Arn"]]
+            if first:
+                try:
+                    outcome.set_result(self._handle(metadata))
+                except BaseException as unexpected:  # the key's other references must not wait forever
+                    outcome.set_exception(unexpected)
+                    raise
+            return dict(outcome.result(), input=reference)
+
+        return map_concurrently(describe_and_handle, references, self.concurrency)
 
     def _describe(self, reference):
         problem = rotation.reference_error(reference, self.service.region, self.partition)

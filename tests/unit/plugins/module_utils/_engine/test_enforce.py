@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import threading
 
 import botocore.exceptions
 import pytest
@@ -137,6 +138,51 @@ def test_a_key_named_twice_is_changed_once():
     results = RotationEnforcer(service, desired, False, 2).run([key_id(1), "alias/k1"])
     assert [r["input"] for r in results] == [key_id(1), "alias/k1"]
     assert [call[0] for call in service.calls].count("EnableKeyRotation") == 1
+
+
+def test_a_key_named_many_times_at_once_is_changed_once_and_answered_for_each_name():
+    service = FakeService(dict([make_key(1)]))
+    names = [key_id(1), "alias/k1", service.keys[key_id(1)]["metadata"]["Arn"]] * 3
+    results = RotationEnforcer(service, rotation.desired_rotation(), False, 9).run(names)
+    assert [r["input"] for r in results] == names
+    assert set(r["compliance"] for r in results) == {"NON_COMPLIANT"} and all(r["changed"] for r in results)
+    assert [call[0] for call in service.calls].count("EnableKeyRotation") == 1
+
+
+class SlowToDescribe(FakeService):
+    """The last key's DescribeKey answers only once a write was sent (or after a few seconds)."""
+
+    def __init__(self, keys, slow):
+        super().__init__(keys)
+        self.slow = slow
+        self.written = threading.Event()
+        self.written_before_slow_described = None
+
+    def describe_key(self, reference):
+        if reference == self.slow:
+            self.written_before_slow_described = self.written.wait(timeout=3)
+        return super().describe_key(reference)
+
+    def enable_rotation(self, kid, period=None):
+        super().enable_rotation(kid, period)
+        self.written.set()
+
+
+def test_a_key_is_written_without_waiting_for_the_other_keys_to_be_described():
+    service = SlowToDescribe(dict([make_key(1), make_key(2)]), slow=key_id(2))
+    results = RotationEnforcer(service, rotation.desired_rotation(), False, 2).run([key_id(1), key_id(2)])
+    assert service.written_before_slow_described is True
+    assert [r["actions"] for r in results] == [["EnableKeyRotation"], ["EnableKeyRotation"]]
+
+
+def test_an_unexpected_failure_reaches_every_name_of_the_key_instead_of_hanging_them():
+    class Broken(FakeService):
+        def get_rotation_status(self, kid):
+            raise RuntimeError("a bug")
+
+    service = Broken(dict([make_key(1)]))
+    with pytest.raises(RuntimeError, match="a bug"):
+        RotationEnforcer(service, rotation.desired_rotation(), False, 4).run([key_id(1), "alias/k1"] * 2)
 
 
 def client_error(code, operation="EnableKey"):
