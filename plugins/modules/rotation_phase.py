@@ -15,8 +15,10 @@ description:
   - For each host it reads that host's own variables (as a task of that host would see them), templates the phase's
     variable O(task) and the role's connection and tuning, and runs O(module)'s own code for the host, with the
     module's argument spec, checks and result, but without a module process per host.
-  - The AWS calls are made on the controller, as with C(connection=local), by one forked process per core, each
-    working on its share of the accounts on threads; at most C(forks) accounts are worked on at once.
+  - The AWS calls are made on the controller, as with C(connection=local), by one forked process per core it may
+    use (a cgroup CPU limit, as an execution environment's pod has, counts), each working on its share of the
+    accounts on threads; at most C(forks) accounts are worked on at once. A process that dies fails its own
+    accounts only, saying that what they changed is not known.
   - One host's failure never stops the others; each host's result is in RV(hosts), and the role's per-host tasks
     hand it back to that host.
 author:

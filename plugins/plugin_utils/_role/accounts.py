@@ -7,7 +7,8 @@
 A module process per account per phase pays Python, Ansible's and boto3's imports and an AssumeRole each
 time: at Organization scale that is most of a run. Here each account's work is the module's own ``run()``
 (the same argument spec, checks and result), given a stand-in for AnsibleAWSModule; the accounts are shared
-out to one forked process per core, each working on its share on threads, at most ``forks`` accounts at once.
+out to one forked process per usable core (a cgroup CPU limit counts), each working on its share on threads, at
+most ``forks`` accounts at once.
 
 This is a private module: its interface may change without notice.
 """
@@ -169,31 +170,70 @@ def _run_share(jobs, threads):
 
 
 def run_accounts(jobs, at_once):
-    """Every job's result, in order: at most ``at_once`` accounts at a time, on one process per core.
+    """Every job's result, in order: at most ``at_once`` accounts at a time, on one process per usable core.
 
     A process that dies (killed, out of memory) fails its own accounts, saying that what they changed is not known;
     the other processes' accounts keep their results.
     """
     if not jobs:
         return []
-    processes = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
-                           at_once, len(jobs)))
+    processes = max(1, min(usable_cores(), at_once, len(jobs)))
     threads = int(math.ceil(at_once / float(processes)))
     shares = [jobs[number::processes] for number in range(processes)]
     results = [None] * len(jobs)
+    # A pool of one process per share: a pool whose process dies fails everything still running in it.
+    # fork: the children have the collection's imports already, and the jobs' credentials never touch a disk.
+    # Children even for one share: each watches, as a module does, for the run being killed.
+    pools = []
     try:
-        # Children even for one process: each watches, as a module does, for the run being killed.
-        # fork: the children have the collection's imports already, and the jobs' credentials never touch a disk.
-        with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_run_share, share, threads) for share in shares]
-            for number, future in enumerate(futures):
-                try:
-                    results[number::processes] = future.result()
-                except Exception as error:  # pylint: disable=broad-except  # that process's accounts alone
-                    results[number::processes] = [_lost(job, error) for job in shares[number]]
+        futures = []
+        for share in shares:
+            pools.append(ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")))
+            futures.append(pools[-1].submit(_run_share, share, threads))
+        for number, future in enumerate(futures):
+            try:
+                results[number::processes] = future.result()
+            except Exception as error:  # pylint: disable=broad-except  # that process's accounts alone
+                results[number::processes] = [_lost(job, error) for job in shares[number]]
     except Exception as error:  # pylint: disable=broad-except  # no process could be started
         results = [result or _lost(job, error) for job, result in zip(jobs, results)]
+    finally:
+        for pool in pools:
+            pool.shutdown()
     return results
+
+
+def usable_cores(cgroup_root="/sys/fs/cgroup"):
+    """Cores this process may use: its CPU affinity, lowered to a cgroup's CPU quota (a container's CPU limit, as an
+    AWX job's pod has; the affinity still shows every core of the node)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = _cgroup_cpu_quota(cgroup_root)
+    if quota is not None:
+        cores = min(cores, int(math.ceil(quota)))
+    return max(1, cores)
+
+
+def _cgroup_cpu_quota(root):
+    """CPUs a cgroup quota allows (v2 ``cpu.max``, else v1 ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``); None when
+    there is no quota or it cannot be read."""
+    try:
+        with open(os.path.join(root, "cpu.max"), encoding="ascii") as handle:
+            quota, period = handle.read().split()[:2]
+    except (OSError, ValueError):
+        try:
+            with open(os.path.join(root, "cpu", "cpu.cfs_quota_us"), encoding="ascii") as handle:
+                quota = handle.read().strip()
+            with open(os.path.join(root, "cpu", "cpu.cfs_period_us"), encoding="ascii") as handle:
+                period = handle.read().strip()
+        except OSError:
+            return None
+    try:
+        quota, period = int(quota), int(period)
+    except ValueError:  # "max": no quota
+        return None
+    if quota <= 0 or period <= 0:  # v1 writes -1 for no quota
+        return None
+    return quota / float(period)
 
 
 def _lost(job, error):

@@ -9,6 +9,7 @@ no secret in the output, and one account's failure (even a bug) never another's.
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -99,6 +100,46 @@ def test_an_account_s_bug_fails_that_account_only_and_the_order_is_kept(memory, 
     assert "failed unexpectedly for this account" in results[2]["msg"] and "KeyError" in results[2]["exception"]
     assert all(result["kms_keys"][0]["account_id"] == ACCOUNT for number, result in enumerate(results)
                if number != 2)
+
+
+def test_a_process_that_dies_fails_its_own_accounts_and_no_other_process_s(memory, monkeypatch):
+    original = kms_rotation_info.run
+
+    def run(module):
+        if module.params["regions"] == ["eu-west-1"]:
+            os._exit(9)  # as the kernel's OOM killer would end it
+        if module.params["regions"] == ["us-west-2"]:
+            time.sleep(1)  # still working when the other process dies
+        return original(module)
+
+    monkeypatch.setattr(kms_rotation_info, "run", run)
+    monkeypatch.setattr(accounts, "usable_cores", lambda: 2)
+    # Two processes: accounts 0 and 2 share the first, 1 and 3 the second.
+    regions = ["eu-west-1", "us-west-2", REGION, "us-west-2"]
+    jobs = [job("kms_rotation_info", {"regions": [region]}, host="acct-%d" % number)
+            for number, region in enumerate(regions)]
+    results = accounts.run_accounts(jobs, 4)
+    assert [result.get("failed", False) for result in results] == [True, False, True, False]
+    assert "not known" in results[0]["msg"]
+    for survivor in (results[1], results[3]):
+        assert survivor["kms_keys"] and set(key["region"] for key in survivor["kms_keys"]) == {"us-west-2"}
+
+
+@pytest.mark.parametrize("files, cores", [
+    ({"cpu.max": "150000 100000\n"}, 2),
+    ({"cpu.max": "50000 100000\n"}, 1),
+    ({"cpu.max": "max 100000\n"}, None),
+    ({"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({"cpu.max": "garbage"}, None),
+    ({}, None),
+])
+def test_a_container_s_cpu_limit_bounds_the_processes(tmp_path, monkeypatch, files, cores):
+    monkeypatch.setattr(accounts.os, "sched_getaffinity", lambda _pid: set(range(64)), raising=False)
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert accounts.usable_cores(str(tmp_path)) == (64 if cores is None else cores)
 
 
 def test_the_play_s_module_defaults_reach_each_account_as_a_task_of_its_own_would_get_them():
