@@ -21,7 +21,6 @@ import math
 import multiprocessing
 import os
 import traceback
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -173,57 +172,113 @@ def run_accounts(jobs, at_once):
     """Every job's result, in order: at most ``at_once`` accounts at a time, on one process per usable core.
 
     A process that dies (killed, out of memory) fails its own accounts, saying that what they changed is not known;
-    the other processes' accounts keep their results.
+    the other processes' accounts keep their results. A process that cannot be started fails its accounts before
+    anything is done for them.
     """
     if not jobs:
         return []
     processes = max(1, min(usable_cores(), at_once, len(jobs)))
     threads = int(math.ceil(at_once / float(processes)))
     shares = [jobs[number::processes] for number in range(processes)]
+    # fork: the children have the collection's imports already, and the jobs' credentials never touch a disk. Every
+    # child is forked before this function starts a thread or reads an answer; each watches, as a module does, for
+    # the run being killed. One pipe per child: a child that dies closes only its own.
+    context = multiprocessing.get_context("fork")
+    children = []
+    for share in shares:
+        reader = writer = None
+        try:
+            reader, writer = context.Pipe(duplex=False)
+            child = context.Process(target=_share_child, args=(share, threads, writer), daemon=False)
+            child.start()
+            children.append((child, reader, None))
+        except Exception as error:  # pylint: disable=broad-except  # that share's accounts alone
+            if reader is not None:
+                reader.close()
+            children.append((None, None, error))
+        finally:
+            if writer is not None:
+                writer.close()  # the child's end: once the child has it, only the child may hold it
     results = [None] * len(jobs)
-    # A pool of one process per share: a pool whose process dies fails everything still running in it.
-    # fork: the children have the collection's imports already, and the jobs' credentials never touch a disk.
-    # Children even for one share: each watches, as a module does, for the run being killed.
-    pools = []
-    try:
-        futures = []
-        for share in shares:
-            pools.append(ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")))
-            futures.append(pools[-1].submit(_run_share, share, threads))
-        for number, future in enumerate(futures):
-            try:
-                results[number::processes] = future.result()
-            except Exception as error:  # pylint: disable=broad-except  # that process's accounts alone
-                results[number::processes] = [_lost(job, error) for job in shares[number]]
-    except Exception as error:  # pylint: disable=broad-except  # no process could be started
-        results = [result or _lost(job, error) for job, result in zip(jobs, results)]
-    finally:
-        for pool in pools:
-            pool.shutdown()
+    for number, (child, reader, error) in enumerate(children):
+        if error is not None:
+            results[number::processes] = [_not_started(job, error) for job in shares[number]]
+            continue
+        try:
+            outcome, value = reader.recv()
+        except (EOFError, OSError):
+            outcome, value = "lost", None
+        finally:
+            reader.close()
+            child.join()
+        if outcome == "lost":
+            value = "exit code %s" % child.exitcode  # negative: the signal that ended it
+        if outcome == "results":
+            results[number::processes] = value
+        else:
+            results[number::processes] = [_lost(job, value) for job in shares[number]]
     return results
 
 
-def usable_cores(cgroup_root="/sys/fs/cgroup"):
-    """Cores this process may use: its CPU affinity, lowered to a cgroup's CPU quota (a container's CPU limit, as an
-    AWX job's pod has; the affinity still shows every core of the node)."""
+def _share_child(share, threads, writer):
+    """In the child: the share's results, or the reason there are none, sent back to the parent."""
+    try:
+        answer = ("results", _run_share(share, threads))
+    except BaseException as error:  # pylint: disable=broad-except  # said to the parent, which fails the share
+        answer = ("raised", "%s: %s" % (type(error).__name__, to_native(error)))
+    writer.send(answer)
+    writer.close()
+
+
+def usable_cores(cgroup_root="/sys/fs/cgroup", proc_cgroup="/proc/self/cgroup"):
+    """Cores this process may use: its CPU affinity, lowered to the smallest CPU quota of its cgroup and the cgroup's
+    ancestors (a container's CPU limit, as an AWX job's pod has: the affinity still shows every core of the node).
+    A quota of 1.5 CPUs allows two processes."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    quota = _cgroup_cpu_quota(cgroup_root)
-    if quota is not None:
-        cores = min(cores, int(math.ceil(quota)))
+    quotas = [quota for quota in map(_cpu_quota, _cgroup_directories(cgroup_root, proc_cgroup)) if quota is not None]
+    if quotas:
+        cores = min(cores, int(math.ceil(min(quotas))))
     return max(1, cores)
 
 
-def _cgroup_cpu_quota(root):
-    """CPUs a cgroup quota allows (v2 ``cpu.max``, else v1 ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``); None when
-    there is no quota or it cannot be read."""
+def _cgroup_directories(root, proc_cgroup):
+    """This process's cgroup directories that may hold a CPU quota, each with its ancestors up to the mount: cgroup
+    v2's unified tree and v1's ``cpu`` controller (mounted as ``cpu`` or ``cpu,cpuacct``)."""
     try:
-        with open(os.path.join(root, "cpu.max"), encoding="ascii") as handle:
-            quota, period = handle.read().split()[:2]
-    except (OSError, ValueError):
+        with open(proc_cgroup, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        lines = []
+    paths = {"": ["/"], "cpu": ["/"], "cpu,cpuacct": ["/"]}
+    for line in lines:
+        _hierarchy, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":
+            paths[""].append(path)
+        elif "cpu" in controllers.split(","):
+            paths["cpu"].append(path)
+            paths["cpu,cpuacct"].append(path)
+    directories = []
+    for mount, cgroup_paths in paths.items():
+        for path in cgroup_paths:
+            parts = [part for part in path.split("/") if part and part not in (".", "..")]
+            for depth in range(len(parts), -1, -1):
+                directory = os.path.join(root, mount, *parts[:depth])
+                if directory not in directories:
+                    directories.append(directory)
+    return directories
+
+
+def _cpu_quota(directory):
+    """CPUs the quota in ``directory`` allows (v2 ``cpu.max``, else v1 ``cpu.cfs_quota_us`` over
+    ``cpu.cfs_period_us``); None when it has none or it cannot be read."""
+    try:
+        with open(os.path.join(directory, "cpu.max"), encoding="ascii") as handle:
+            quota, period = (handle.read().split() + ["", ""])[:2]
+    except OSError:
         try:
-            with open(os.path.join(root, "cpu", "cpu.cfs_quota_us"), encoding="ascii") as handle:
+            with open(os.path.join(directory, "cpu.cfs_quota_us"), encoding="ascii") as handle:
                 quota = handle.read().strip()
-            with open(os.path.join(root, "cpu", "cpu.cfs_period_us"), encoding="ascii") as handle:
+            with open(os.path.join(directory, "cpu.cfs_period_us"), encoding="ascii") as handle:
                 period = handle.read().strip()
         except OSError:
             return None
@@ -236,10 +291,16 @@ def _cgroup_cpu_quota(root):
     return quota / float(period)
 
 
-def _lost(job, error):
-    return {"failed": True, "changed": False, "msg": "the process working on this account's %s ended before it "
-            "returned (%s: %s): what it changed is not known; the next run reads the keys as they are" % (
+def _not_started(job, error):
+    return {"failed": True, "changed": False, "msg": "no process could be started for this account's %s (%s: %s): "
+            "nothing was done for it; run again when the controller has the memory and processes to spare" % (
                 job["module"], type(error).__name__, to_native(error))}
+
+
+def _lost(job, reason):
+    return {"failed": True, "changed": False, "msg": "the process working on this account's %s ended before it "
+            "returned (%s): what it changed is not known; the next run reads the keys as they are" % (
+                job["module"], reason)}
 
 
 def accounts_at_once():

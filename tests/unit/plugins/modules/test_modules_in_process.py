@@ -125,6 +125,49 @@ def test_a_process_that_dies_fails_its_own_accounts_and_no_other_process_s(memor
         assert survivor["kms_keys"] and set(key["region"] for key in survivor["kms_keys"]) == {"us-west-2"}
 
 
+def test_a_process_that_cannot_be_started_fails_its_accounts_saying_nothing_was_done(memory, monkeypatch):
+    fork = accounts.multiprocessing.get_context("fork")
+    started = []
+
+    class Context:
+        Pipe = staticmethod(fork.Pipe)
+
+        @staticmethod
+        def Process(**arguments):  # pylint: disable=invalid-name
+            started.append(arguments)
+            if len(started) == 2:
+                raise OSError(11, "Resource temporarily unavailable")
+            return fork.Process(**arguments)
+
+    monkeypatch.setattr(accounts.multiprocessing, "get_context", lambda _method: Context)
+    monkeypatch.setattr(accounts, "usable_cores", lambda: 2)
+    jobs = [job("kms_rotation_info", {"regions": [REGION]}, host="acct-%d" % number) for number in range(4)]
+    results = accounts.run_accounts(jobs, 4)
+    assert [result.get("failed", False) for result in results] == [False, True, False, True]
+    assert all("nothing was done" in results[number]["msg"] and "Errno 11" in results[number]["msg"]
+               for number in (1, 3))
+    assert results[0]["kms_keys"] and results[2]["kms_keys"]
+
+
+def test_the_phases_use_no_more_processes_than_usable_cores(memory, monkeypatch):
+    forked = []
+    fork = accounts.multiprocessing.get_context("fork")
+
+    class Context:
+        Pipe = staticmethod(fork.Pipe)
+
+        @staticmethod
+        def Process(**arguments):  # pylint: disable=invalid-name
+            forked.append(arguments)
+            return fork.Process(**arguments)
+
+    monkeypatch.setattr(accounts.multiprocessing, "get_context", lambda _method: Context)
+    monkeypatch.setattr(accounts, "usable_cores", lambda: 1)
+    results = accounts.run_accounts([job("kms_rotation_info", {"regions": [REGION]}, host="acct-%d" % number)
+                                     for number in range(3)], 10)
+    assert len(forked) == 1 and not any(result.get("failed") for result in results)
+
+
 @pytest.mark.parametrize("files, cores", [
     ({"cpu.max": "150000 100000\n"}, 2),
     ({"cpu.max": "50000 100000\n"}, 1),
@@ -139,7 +182,28 @@ def test_a_container_s_cpu_limit_bounds_the_processes(tmp_path, monkeypatch, fil
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    assert accounts.usable_cores(str(tmp_path)) == (64 if cores is None else cores)
+    assert accounts.usable_cores(str(tmp_path), str(tmp_path / "no-such-file")) == (64 if cores is None else cores)
+
+
+@pytest.mark.parametrize("proc_cgroup, files, cores", [
+    # cgroup v2 seen from the host's namespace: the pod's limit sits on an ancestor of the process's cgroup.
+    ("0::/kubepods.slice/pod1.slice/cri-1.scope\n",
+     {"kubepods.slice/pod1.slice/cpu.max": "200000 100000", "kubepods.slice/cpu.max": "max 100000"}, 2),
+    ("0::/kubepods.slice/pod1.slice/cri-1.scope\n",
+     {"kubepods.slice/pod1.slice/cri-1.scope/cpu.max": "300000 100000", "kubepods.slice/cpu.max": "100000 100000"}, 1),
+    # cgroup v1, the cpu controller mounted as cpu,cpuacct only.
+    ("12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n",
+     {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "250000", "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000"}, 3),
+    ("0::/../../etc\n", {}, 64),
+])
+def test_a_cpu_limit_on_the_process_s_own_cgroup_or_an_ancestor_counts(tmp_path, monkeypatch, proc_cgroup, files,
+                                                                        cores):
+    monkeypatch.setattr(accounts.os, "sched_getaffinity", lambda _pid: set(range(64)), raising=False)
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (tmp_path / "self-cgroup").write_text(proc_cgroup)
+    assert accounts.usable_cores(str(tmp_path), str(tmp_path / "self-cgroup")) == cores
 
 
 def test_the_play_s_module_defaults_reach_each_account_as_a_task_of_its_own_would_get_them():

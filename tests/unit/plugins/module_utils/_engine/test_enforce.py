@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
+import time
 
 import botocore.exceptions
 import pytest
@@ -176,13 +177,31 @@ def test_a_key_is_written_without_waiting_for_the_other_keys_to_be_described():
 
 
 def test_an_unexpected_failure_reaches_every_name_of_the_key_instead_of_hanging_them():
+    both_described = threading.Barrier(2, timeout=5)
+
     class Broken(FakeService):
+        def describe_key(self, reference):
+            both_described.wait()  # the second name is described, so it waits on the first one's handling
+            return super().describe_key(reference)
+
         def get_rotation_status(self, kid):
+            time.sleep(0.2)
             raise RuntimeError("a bug")
 
-    service = Broken(dict([make_key(1)]))
-    with pytest.raises(RuntimeError, match="a bug"):
-        RotationEnforcer(service, rotation.desired_rotation(), False, 4).run([key_id(1), "alias/k1"] * 2)
+    raised = []
+
+    def run():
+        try:
+            RotationEnforcer(Broken(dict([make_key(1)])), rotation.desired_rotation(), False, 2).run(
+                [key_id(1), "alias/k1"])
+        except RuntimeError as error:
+            raised.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "a name of the key was left waiting"
+    assert [str(error) for error in raised] == ["a bug"]
 
 
 def client_error(code, operation="EnableKey"):
