@@ -196,8 +196,7 @@ def test_a_container_s_cpu_limit_bounds_the_processes(tmp_path, monkeypatch, fil
      {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "250000", "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000"}, 3),
     ("0::/../../etc\n", {}, 64),
 ])
-def test_a_cpu_limit_on_the_process_s_own_cgroup_or_an_ancestor_counts(tmp_path, monkeypatch, proc_cgroup, files,
-                                                                        cores):
+def test_a_cpu_limit_on_the_own_cgroup_or_an_ancestor_counts(tmp_path, monkeypatch, proc_cgroup, files, cores):
     monkeypatch.setattr(accounts.os, "sched_getaffinity", lambda _pid: set(range(64)), raising=False)
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
