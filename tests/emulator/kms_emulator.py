@@ -693,7 +693,9 @@ def make_emulator(host="127.0.0.1", port=0, max_page_size=1000):
     apply_account_rules()
     apply_iam_rules()
     # moto lists a response class's methods with inspect on every call; the classes are patched above, then fixed.
-    moto_responses.method_names_from_class = functools.lru_cache(maxsize=None)(moto_responses.method_names_from_class)
+    if not hasattr(moto_responses.method_names_from_class, "cache_info"):  # once, however many emulators start
+        moto_responses.method_names_from_class = functools.lru_cache(maxsize=None)(
+            moto_responses.method_names_from_class)
     app = RecordingApp(FaultInjector(Dispatcher(create_backend_app)))
     # One access-log line per call is an eighth of the emulator's CPU, written where nobody reads it.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
